@@ -1,0 +1,59 @@
+"""beets-sonic: what else in my library sounds like this?
+
+The plugin class only wires: config defaults, the import stage, listeners and
+subcommands. The work is done in :mod:`.cli` and the modules it calls.
+"""
+
+from __future__ import annotations
+
+from beets.plugins import BeetsPlugin
+
+from . import cli
+from .settings import DEFAULTS
+
+
+class SonicPlugin(BeetsPlugin):
+    def __init__(self, name: str = "sonic"):
+        super().__init__(name)
+        self.config.add(DEFAULTS)
+        self._runtime: cli.Runtime | None = None
+        if self.config["auto"].get(bool):
+            self.import_stages = [self.imported]
+        self.register_listener("item_removed", self.item_removed)
+        for event in ("item_moved", "item_copied", "item_linked", "item_hardlinked",
+                      "item_reflinked"):
+            self.register_listener(event, self.item_relocated)
+        self.register_listener("after_write", self.after_write)
+        self.register_listener("cli_exit", self.cli_exit)
+
+    def runtime(self, lib) -> cli.Runtime:
+        if self._runtime is None or self._runtime.library_path != lib.path:
+            self._runtime = cli.Runtime(self.config, self._log, lib.path)
+        return self._runtime
+
+    # import stage and listeners
+
+    def imported(self, session, task) -> None:
+        cli.embed_imported(self.runtime(session.lib), list(task.imported_items()))
+
+    def item_removed(self, item) -> None:
+        cli.forget_item(self.runtime(item._db), item)
+
+    def item_relocated(self, item, source, destination) -> None:
+        cli.follow_file(self.runtime(item._db), item, source, destination)
+
+    def after_write(self, item, path) -> None:
+        cli.follow_file(self.runtime(item._db), item, path, path)
+
+    def cli_exit(self, lib) -> None:
+        if self._runtime is not None:
+            self._runtime.close()
+
+    # subcommands
+
+    def commands(self):
+        embed = cli.embed_command()
+        embed.func = cli.user_errors(lambda lib, opts, args: cli.run_embed(self.runtime(lib), lib, opts, args))
+        similar = cli.similar_command()
+        similar.func = cli.user_errors(lambda lib, opts, args: cli.run_similar(self.runtime(lib), lib, opts, args))
+        return [embed, similar]

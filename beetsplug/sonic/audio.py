@@ -1,0 +1,218 @@
+"""Decoding audio into analysis segments, and encoding clips for hosted APIs.
+
+Everything here works through PyAV, which bundles FFmpeg: no system ffmpeg is
+needed. Samples are returned as mono ``float32`` arrays of shape ``(n_samples,)``
+in ``[-1, 1]`` at the requested rate.
+
+A DJ track's body is its middle: intros and outros are mixing tools. So segments
+are centred on relative positions of the track (``0.5`` is the midpoint); a track
+shorter than a segment is used whole.
+"""
+
+from __future__ import annotations
+
+import io
+import os
+from dataclasses import dataclass
+
+import numpy as np
+
+from .errors import ItemError
+
+#: Below this many seconds of decoded audio a track is not analysed.
+MIN_SECONDS = 1.0
+#: A segment whose peak stays under this level (about -90 dBFS) counts as silence.
+SILENCE_PEAK = 3e-5
+
+
+@dataclass(frozen=True)
+class Segment:
+    """Where to read: ``start`` and ``length`` in seconds."""
+
+    start: float
+    length: float
+
+
+def plan_segments(
+    duration: float, *, length: float, positions: tuple[float, ...]
+) -> list[Segment]:
+    """Segments of ``length`` seconds centred on each relative position.
+
+    A segment that would run past either end is shifted inside the track; a track
+    shorter than ``length`` yields one segment covering all of it.
+    """
+    if length <= 0:
+        raise ValueError("segment length must be positive")
+    if duration <= length:
+        return [Segment(0.0, max(duration, 0.0))]
+    out = []
+    for pos in positions:
+        start = min(max(duration * pos - length / 2, 0.0), duration - length)
+        out.append(Segment(start, length))
+    return out
+
+
+def _open(path: str | bytes):
+    import av
+
+    if isinstance(path, bytes):
+        path = os.fsdecode(path)
+    if not os.path.exists(path):
+        raise ItemError("file not found (moved or deleted since import?)")
+    if os.path.getsize(path) == 0:
+        raise ItemError("file is empty (0 bytes)")
+    try:
+        container = av.open(path, metadata_errors="ignore")
+    except av.FFmpegError as exc:
+        raise ItemError(f"not a readable audio file ({_av_reason(exc)})") from None
+    if not container.streams.audio:
+        container.close()
+        raise ItemError("file has no audio stream")
+    return container
+
+
+def _av_reason(exc: Exception) -> str:
+    text = getattr(exc, "strerror", None) or str(exc)
+    return text.split(": '", 1)[0].strip()
+
+
+def duration_of(container) -> float | None:
+    """Duration in seconds as the container declares it, or None if unknown."""
+    stream = container.streams.audio[0]
+    if stream.duration and stream.time_base:
+        return float(stream.duration * stream.time_base)
+    if container.duration:
+        return container.duration / 1_000_000
+    return None
+
+
+def _decode_span(container, *, sr: int, start: float, length: float | None) -> np.ndarray:
+    """Decode ``length`` seconds from ``start`` (None = to the end), mono at ``sr``."""
+    import av
+
+    stream = container.streams.audio[0]
+    resampler = av.AudioResampler(format="flt", layout="mono", rate=sr)
+    if start > 0:
+        container.seek(int(start * 1_000_000), any_frame=False)
+    want = None if length is None else int(round(length * sr))
+    chunks: list[np.ndarray] = []
+    have = 0
+    skip_until = start
+    try:
+        for frame in container.decode(stream):
+            if frame.pts is not None and frame.time_base is not None:
+                t0 = float(frame.pts * frame.time_base)
+                t1 = t0 + frame.samples / frame.sample_rate
+                if t1 <= skip_until:
+                    continue
+            else:
+                t0 = skip_until
+            for out in resampler.resample(frame):
+                data = out.to_ndarray().reshape(-1)
+                if t0 < skip_until:
+                    data = data[int((skip_until - t0) * sr):]
+                    t0 = skip_until
+                chunks.append(data)
+                have += data.size
+            if want is not None and have >= want:
+                break
+    except av.FFmpegError as exc:
+        # A truncated or damaged file: keep what decoded cleanly, if anything.
+        if not have:
+            raise ItemError(f"audio could not be decoded ({_av_reason(exc)})") from None
+    if want is None or have < want:
+        for out in resampler.resample(None):
+            chunks.append(out.to_ndarray().reshape(-1))
+    y = np.concatenate(chunks) if chunks else np.zeros(0, np.float32)
+    if want is not None:
+        y = y[:want]
+    return np.ascontiguousarray(y, dtype=np.float32)
+
+
+def load_segments(
+    path: str | bytes,
+    *,
+    sr: int,
+    length: float,
+    positions: tuple[float, ...] = (0.5,),
+) -> list[np.ndarray]:
+    """Decode the analysis segments of one file.
+
+    Returns one mono float32 array per segment (a short track gives one array).
+    Raises :class:`ItemError` for a missing, empty, undecodable, too short or
+    silent file.
+    """
+    import av
+
+    container = _open(path)
+    try:
+        duration = duration_of(container)
+        if duration is None or duration <= 0:
+            whole = _decode_span(container, sr=sr, start=0.0, length=None)
+            duration = whole.size / sr
+            segs = plan_segments(duration, length=length, positions=positions)
+            ys = [whole[int(s.start * sr): int((s.start + s.length) * sr)] for s in segs]
+        else:
+            segs = plan_segments(duration, length=length, positions=positions)
+            ys = []
+            for seg in segs:
+                whole_file = seg.start == 0.0 and seg.length >= duration
+                ys.append(
+                    _decode_span(
+                        container,
+                        sr=sr,
+                        start=seg.start,
+                        length=None if whole_file else seg.length,
+                    )
+                )
+    except av.FFmpegError as exc:
+        raise ItemError(f"audio could not be decoded ({_av_reason(exc)})") from None
+    finally:
+        container.close()
+    ys = [y for y in ys if y.size >= MIN_SECONDS * sr]
+    if not ys:
+        raise ItemError(f"too little audio to analyse (under {MIN_SECONDS:g} s decoded)")
+    if max(float(np.max(np.abs(y))) for y in ys) < SILENCE_PEAK:
+        raise ItemError("the analysed audio is silent")
+    return ys
+
+
+def encode_clip(y: np.ndarray, *, sr: int, fmt: str = "mp3", bitrate: int = 128_000) -> bytes:
+    """Encode mono float32 samples as an in-memory ``mp3`` or ``wav`` file."""
+    import av
+
+    if fmt not in ("mp3", "wav"):
+        raise ValueError(f"unsupported clip format {fmt!r}: use mp3 or wav")
+    buf = io.BytesIO()
+    with av.open(buf, mode="w", format=fmt) as out:
+        codec = "libmp3lame" if fmt == "mp3" else "pcm_s16le"
+        stream = out.add_stream(codec, rate=sr, layout="mono")
+        if fmt == "mp3":
+            stream.bit_rate = bitrate
+        write_samples(out, stream, y, sr=sr)
+    return buf.getvalue()
+
+
+def write_samples(container, stream, y: np.ndarray, *, sr: int, block: int = 8192) -> None:
+    """Feed ``y`` (``(n,)`` mono or ``(2, n)`` stereo float32) to an open encoder."""
+    import av
+
+    y = np.atleast_2d(np.asarray(y, dtype=np.float32))
+    layout = "mono" if y.shape[0] == 1 else "stereo"
+    fmt = stream.codec_context.format.name if stream.codec_context.format else "fltp"
+    resampler = av.AudioResampler(format=fmt, layout=stream.layout.name, rate=stream.rate)
+    pts = 0
+    for i in range(0, y.shape[1], block):
+        chunk = np.ascontiguousarray(y[:, i: i + block])
+        frame = av.AudioFrame.from_ndarray(chunk, format="fltp", layout=layout)
+        frame.sample_rate = sr
+        frame.pts = pts
+        pts += chunk.shape[1]
+        for rs in resampler.resample(frame):
+            for packet in stream.encode(rs):
+                container.mux(packet)
+    for rs in resampler.resample(None):
+        for packet in stream.encode(rs):
+            container.mux(packet)
+    for packet in stream.encode(None):
+        container.mux(packet)

@@ -1,0 +1,22 @@
+"""Two tiers of errors.
+
+* :class:`ItemError` -- one track could not be processed. The caller logs it with
+  the track's path and carries on with the next one.
+* :class:`FatalError` -- the run cannot start or go on (bad configuration, an
+  unreadable sidecar, a per-day quota). The message names the fix; the CLI turns
+  it into a beets ``UserError`` so no traceback reaches the user.
+"""
+
+from __future__ import annotations
+
+
+class SonicError(Exception):
+    """Base class of every error the plugin raises on purpose."""
+
+
+class ItemError(SonicError):
+    """One item failed; the run goes on."""
+
+
+class FatalError(SonicError):
+    """Stop before (or instead of) doing more work."""

@@ -1,0 +1,231 @@
+"""Which items need a vector in a space, computing them, and writing them.
+
+The run is resumable by construction: every item's result is committed on its
+own as soon as it arrives, and the next run skips every item whose entry is
+current (same path, mtime and size). A process killed mid-run loses at most
+the items in flight.
+
+CPU-bound backends run in worker processes (``workers``); results are written
+by the calling process only, so the sidecar has a single writer.
+"""
+
+from __future__ import annotations
+
+import multiprocessing
+import os
+import signal
+import time
+import traceback
+from dataclasses import dataclass, field
+from typing import Any, Callable, Iterable, Sequence
+
+import numpy as np
+
+from . import analysis
+from .backends import Backend, get_backend
+from .errors import ItemError
+from .store import Entry, Space, SpaceSpec, Store
+
+def space_spec(backend: Backend) -> SpaceSpec:
+    return SpaceSpec(name=backend.NAME, kind=backend.KIND, backend=backend.NAME,
+                     model=backend.model, dims=backend.dims, params=backend.params(),
+                     standardize=backend.standardize)
+
+
+def open_space(store: Store, backend: Backend, *, rebuild: bool = False) -> Space:
+    """The backend's space in ``store`` (dropped and re-created with ``rebuild``)."""
+    if rebuild:
+        store.drop_space(backend.NAME)
+    return store.ensure_space(space_spec(backend))
+
+
+# --- what needs doing ---------------------------------------------------------
+
+
+def file_state(path: bytes | str) -> tuple[float, int] | None:
+    try:
+        st = os.stat(path)
+    except OSError:
+        return None
+    return st.st_mtime, st.st_size
+
+
+def is_current(entry: Entry | None, path: bytes, state: tuple[float, int] | None) -> bool:
+    """An entry is current when it holds a vector computed from this very file."""
+    return (entry is not None and entry.ok and state is not None
+            and entry.path == path and (entry.mtime, entry.size) == state)
+
+
+@dataclass
+class Status:
+    """Per-space counts for ``beet embed --status``."""
+
+    space: Space
+    embedded: int = 0
+    stale: int = 0
+    failed: int = 0
+    missing: int = 0
+    orphaned: int = 0
+    errors: dict[str, int] = field(default_factory=dict)
+
+
+def status(store: Store, space: Space, items: Iterable[Any]) -> Status:
+    entries = store.entries(space)
+    st = Status(space)
+    seen = set()
+    for item in items:
+        seen.add(item.id)
+        entry = entries.get(item.id)
+        if entry is None:
+            st.missing += 1
+        elif not entry.ok:
+            st.failed += 1
+            st.errors[entry.error or "?"] = st.errors.get(entry.error or "?", 0) + 1
+        elif is_current(entry, item.path, file_state(item.path)):
+            st.embedded += 1
+        else:
+            st.stale += 1
+    st.orphaned = len(set(entries) - seen)
+    return st
+
+
+def plan(store: Store, space: Space, items: Iterable[Any], *, force: bool = False) -> tuple[list, int]:
+    """``(items that need a vector, number already up to date)``."""
+    entries = store.entries(space)
+    todo, current = [], 0
+    for item in items:
+        if not force and is_current(entries.get(item.id), item.path, file_state(item.path)):
+            current += 1
+        else:
+            todo.append(item)
+    return todo, current
+
+
+# --- running the backend ------------------------------------------------------
+
+
+@dataclass
+class Outcome:
+    item_id: int
+    path: bytes
+    raw: np.ndarray | None = None
+    extra: dict | None = None
+    error: str | None = None
+    state: tuple[float, int] | None = None
+    detail: str | None = None  # traceback of an unexpected failure, for -v
+
+
+@dataclass
+class Report:
+    embedded: int = 0
+    up_to_date: int = 0
+    failed: list[tuple[int, bytes, str]] = field(default_factory=list)
+    interrupted: bool = False
+    seconds: float = 0.0
+
+
+_BACKEND: Backend | None = None
+
+
+def _init_worker(name: str, options: dict) -> None:
+    signal.signal(signal.SIGINT, signal.SIG_IGN)  # the parent decides what Ctrl-C means
+    global _BACKEND
+    _BACKEND = get_backend(name, **options)
+
+
+def compute(backend: Backend, item_id: int, path: bytes) -> Outcome:
+    """Run the backend on one file; every failure becomes ``Outcome.error``."""
+    out = Outcome(item_id, path, state=file_state(path))
+    try:
+        result = backend.embed(os.fsdecode(path))
+        if isinstance(result, tuple):
+            out.raw, out.extra = result
+        else:
+            out.raw = result
+        out.raw = np.asarray(out.raw, np.float32).ravel()
+        if out.raw.size != backend.dims or not np.all(np.isfinite(out.raw)):
+            raise ItemError(f"backend returned a bad vector ({out.raw.size} values, "
+                            f"expected {backend.dims} finite)")
+    except ItemError as exc:
+        out.raw, out.error = None, str(exc)
+    except Exception as exc:  # a bug or an unforeseen file: one track, not the run
+        out.raw, out.error = None, f"unexpected {type(exc).__name__}: {exc}"
+        out.detail = traceback.format_exc()
+    return out
+
+
+def _compute_in_worker(task: tuple[int, bytes]) -> Outcome:
+    assert _BACKEND is not None
+    return compute(_BACKEND, *task)
+
+
+def _outcomes(backend: Backend, tasks: list[tuple[int, bytes]], workers: int, options: dict):
+    if workers <= 1 or len(tasks) <= 1 or backend.PARALLEL != "process":
+        for task in tasks:
+            yield compute(backend, *task)
+        return
+    ctx = multiprocessing.get_context("spawn")
+    pool = ctx.Pool(min(workers, len(tasks)), initializer=_init_worker,
+                    initargs=(backend.NAME, options))
+    try:
+        yield from pool.imap_unordered(_compute_in_worker, tasks, chunksize=1)
+        pool.close()
+    finally:
+        pool.terminate()
+        pool.join()
+
+
+def write_outcome(store: Store, space: Space, backend: Backend, out: Outcome) -> None:
+    mtime, size = out.state if out.state else (None, None)
+    if out.error is not None:
+        store.put_error(space, out.item_id, out.error, path=out.path, mtime=mtime, size=size)
+        return
+    if space.standardize and space.stats_n >= 2:
+        vector = analysis.standardize(out.raw, mean=space.stats_mean, scale=space.stats_scale,
+                                      weights=backend.dim_weights)
+    else:
+        vector = analysis.normalize(out.raw)
+    store.put_vector(space, out.item_id, vector=vector, raw=out.raw, path=out.path,
+                     mtime=mtime, size=size, extra=out.extra)
+
+
+def embed_items(store: Store, space: Space, backend: Backend, items: Sequence[Any], *,
+                workers: int = 1, options: dict | None = None,
+                on_outcome: Callable[[Outcome], None] | None = None) -> Report:
+    """Compute and store vectors for ``items`` (already planned). Ctrl-C keeps finished work."""
+    report = Report()
+    start = time.monotonic()
+    space = store.get_space(space.name) or space  # current statistics
+    tasks = [(item.id, item.path) for item in items]
+    try:
+        for out in _outcomes(backend, tasks, workers, options or {}):
+            write_outcome(store, space, backend, out)
+            if out.error is None:
+                report.embedded += 1
+            else:
+                report.failed.append((out.item_id, out.path, out.error))
+            if on_outcome:
+                on_outcome(out)
+    except KeyboardInterrupt:
+        report.interrupted = True
+    finally:
+        report.seconds = time.monotonic() - start
+        restandardize(store, space, backend)
+    return report
+
+
+def restandardize(store: Store, space: Space, backend: Backend, *, force: bool = False) -> bool:
+    """Refit library statistics and re-derive every vector, when the library has grown enough."""
+    if not space.standardize:
+        return False
+    space = store.get_space(space.name) or space
+    n = store.count(space)
+    if not force and not analysis.needs_restandardize(stats_n=space.stats_n, n=n):
+        return False
+    ids, R = store.raw_matrix(space)
+    if ids.size < 2:
+        return False
+    mean, scale = analysis.fit_standardizer(R)
+    V = analysis.standardize(R, mean=mean, scale=scale, weights=backend.dim_weights)
+    store.set_stats_and_vectors(space, n=int(ids.size), mean=mean, scale=scale, ids=ids, vectors=V)
+    return True

@@ -1,0 +1,93 @@
+"""``beet similar``: nearest neighbours of one item or of a set's centroid."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Callable, Iterable
+
+import numpy as np
+
+from . import analysis
+from .store import Space, Store
+
+
+@dataclass(frozen=True)
+class Hit:
+    item_id: int
+    score: float
+
+
+@dataclass
+class Query:
+    """The seed as the store sees it."""
+
+    found: list[int]      # seed ids that have a vector
+    missing: list[int]    # seed ids without one
+    vector: np.ndarray | None  # unit query vector (d,)
+
+
+def seed_vector(ids: np.ndarray, X: np.ndarray, seed_ids: Iterable[int]) -> Query:
+    """The unit centroid of the seed items' vectors (one item: its own vector)."""
+    seed_ids = list(dict.fromkeys(seed_ids))
+    rows = np.searchsorted(ids, seed_ids)
+    present = [(sid, r) for sid, r in zip(seed_ids, rows) if r < ids.size and ids[r] == sid]
+    found = [sid for sid, _ in present]
+    missing = [sid for sid in seed_ids if sid not in set(found)]
+    if not present:
+        return Query(found, missing, None)
+    q = analysis.normalize(analysis.centroid(X[[r for _, r in present]]))
+    return Query(found, missing, q)
+
+
+def rank(ids: np.ndarray, X: np.ndarray, q: np.ndarray, *, n: int,
+         exclude: Iterable[int] = (), within: Iterable[int] | None = None,
+         max_per_group: int | None = None, group_of: Callable[[int], str] | None = None) -> list[Hit]:
+    """The ``n`` items most similar to ``q``, best first (exact: every row is scored).
+
+    ``exclude``: ids never returned (the seed). ``within``: only these ids are
+    candidates. ``max_per_group``/``group_of``: at most that many hits per group
+    (e.g. per artist); the list is then filled from further down the ranking.
+    """
+    scores = np.asarray(X @ q, dtype=np.float32)
+    allowed = np.ones(ids.size, bool)
+    ex = np.fromiter(exclude, np.int64)
+    if ex.size:
+        allowed &= ~np.isin(ids, ex)
+    if within is not None:
+        allowed &= np.isin(ids, np.fromiter(within, np.int64))
+    cand = np.flatnonzero(allowed)
+    if cand.size == 0 or n <= 0:
+        return []
+    sub = scores[cand]
+    if not max_per_group:
+        order = analysis.top_k(sub, n)
+        return [Hit(int(ids[cand[i]]), float(sub[i])) for i in order]
+    hits: list[Hit] = []
+    per: dict[str, int] = {}
+    k = min(cand.size, 4 * n)
+    while True:
+        hits, per = [], {}
+        for i in analysis.top_k(sub, k):
+            iid = int(ids[cand[i]])
+            g = group_of(iid) if group_of else ""
+            if per.get(g, 0) >= max_per_group:
+                continue
+            per[g] = per.get(g, 0) + 1
+            hits.append(Hit(iid, float(sub[i])))
+            if len(hits) == n:
+                return hits
+        if k >= cand.size:
+            return hits
+        k = min(cand.size, k * 4)
+
+
+def similar(store: Store, space: Space, seed_ids: Iterable[int], *, n: int = 10,
+            within: Iterable[int] | None = None, max_per_group: int | None = None,
+            group_of: Callable[[int], str] | None = None) -> tuple[Query, list[Hit]]:
+    ids, X = store.matrix(space)
+    query = seed_vector(ids, X, seed_ids)
+    if query.vector is None:
+        return query, []
+    hits = rank(ids, X, query.vector, n=n, exclude=query.found + query.missing, within=within,
+                max_per_group=max_per_group, group_of=group_of)
+    return query, hits

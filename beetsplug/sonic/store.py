@@ -1,0 +1,547 @@
+"""The sidecar: a SQLite file (with sqlite-vec) holding spaces and vectors.
+
+ALL SQL of the plugin lives in this module.
+
+Layout (schema version in ``PRAGMA user_version``, changed only by the numbered
+migrations in :data:`MIGRATIONS`):
+
+``spaces``   one row per embedding space: name, kind, backend, model, dims, the
+             JSON of every setting that made its vectors, standardisation
+             statistics, and a ``generation`` bumped on every vector write.
+``entries``  one row per (space, item): the path, mtime and size the vector was
+             computed from, when, the backend's raw output, the stored unit
+             vector (a plain float32 copy for bulk reads), backend extras (JSON)
+             and the last error when it failed.
+``vec_<id>`` a sqlite-vec ``vec0`` table per space, keyed by beets item id.
+
+Bulk reads (``similar``, cohesion, graph) go through a memory-mapped matrix
+file beside the sidecar (``<sidecar>-cache/space-<id>.f32``) that is rebuilt from
+``entries`` whenever its generation lags the space's; see ``docs/performance.md``
+for why this beats both vec0 KNN and reading BLOBs row by row.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import sqlite3
+import threading
+import uuid
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from datetime import datetime, timezone
+from typing import Any, Iterable, Iterator
+
+import numpy as np
+
+from .errors import FatalError
+
+# --- connecting ----------------------------------------------------------------
+
+
+def _stdlib_can_load() -> bool:
+    return hasattr(sqlite3.Connection, "enable_load_extension")
+
+
+def _load_vec(conn) -> None:
+    import sqlite_vec
+
+    conn.enable_load_extension(True)
+    try:
+        sqlite_vec.load(conn)
+    finally:
+        conn.enable_load_extension(False)
+
+
+def connect(path: str, *, driver: str | None = None):
+    """Open ``path`` with sqlite-vec loaded. Returns ``(connection, driver_name)``.
+
+    ``driver``: ``"sqlite3"`` (the standard library, where this Python allows
+    loading extensions), ``"sqlean"`` (the bundled SQLite of sqlean.py), or None
+    to pick the first that works. ``BEETS_SONIC_SQLITE`` overrides None.
+    """
+    driver = driver or os.environ.get("BEETS_SONIC_SQLITE") or None
+    if driver not in (None, "sqlite3", "sqlean"):
+        raise FatalError(f"unknown SQLite driver {driver!r}: use sqlite3 or sqlean")
+    tried = []
+    if driver in (None, "sqlite3"):
+        if _stdlib_can_load():
+            conn = sqlite3.connect(path, timeout=30, isolation_level=None, check_same_thread=False)
+            try:
+                _load_vec(conn)
+                return conn, "sqlite3"
+            except Exception as exc:  # an old system SQLite, a blocked loader...
+                conn.close()
+                tried.append(f"sqlite3: {exc}")
+        else:
+            tried.append("sqlite3: this Python cannot load SQLite extensions")
+    if driver in (None, "sqlean"):
+        try:
+            import sqlean
+        except ImportError:
+            tried.append("sqlean: not installed")
+        else:
+            conn = sqlean.connect(path, timeout=30, isolation_level=None, check_same_thread=False)
+            _load_vec(conn)
+            return conn, "sqlean"
+    raise FatalError(
+        "cannot load the sqlite-vec extension ("
+        + "; ".join(tried)
+        + "). Fix: pip install sqlean.py (a SQLite that can load extensions)"
+    )
+
+
+# --- migrations --------------------------------------------------------------
+
+_M1 = """
+CREATE TABLE spaces (
+    id          INTEGER PRIMARY KEY,
+    name        TEXT NOT NULL UNIQUE,
+    kind        TEXT NOT NULL,
+    backend     TEXT NOT NULL,
+    model       TEXT NOT NULL,
+    dims        INTEGER NOT NULL,
+    params      TEXT NOT NULL,
+    standardize INTEGER NOT NULL,
+    created     TEXT NOT NULL,
+    generation  INTEGER NOT NULL DEFAULT 0,
+    stats_n     INTEGER NOT NULL DEFAULT 0,
+    stats_mean  BLOB,
+    stats_scale BLOB
+);
+CREATE TABLE entries (
+    space_id    INTEGER NOT NULL REFERENCES spaces(id) ON DELETE CASCADE,
+    item_id     INTEGER NOT NULL,
+    path        BLOB,
+    mtime       REAL,
+    size        INTEGER,
+    computed_at TEXT NOT NULL,
+    raw         BLOB,
+    vector      BLOB,
+    extra       TEXT,
+    error       TEXT,
+    PRIMARY KEY (space_id, item_id)
+);
+CREATE INDEX entries_item ON entries(item_id);
+"""
+
+#: Numbered migrations: MIGRATIONS[i] brings user_version i to i + 1.
+MIGRATIONS: list[str] = [_M1]
+
+
+# --- records -----------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class SpaceSpec:
+    """What a space is made of; compared with the stored space on every open."""
+
+    name: str
+    kind: str
+    backend: str
+    model: str
+    dims: int
+    params: dict[str, Any] = field(default_factory=dict)
+    standardize: bool = False
+
+
+@dataclass(frozen=True)
+class Space:
+    id: int
+    name: str
+    kind: str
+    backend: str
+    model: str
+    dims: int
+    params: dict[str, Any]
+    standardize: bool
+    created: str
+    generation: int
+    stats_n: int
+    stats_mean: np.ndarray | None
+    stats_scale: np.ndarray | None
+
+    @property
+    def table(self) -> str:
+        return f"vec_{self.id}"
+
+
+@dataclass(frozen=True)
+class Entry:
+    """The state of one (space, item) without its vectors."""
+
+    item_id: int
+    path: bytes | None
+    mtime: float | None
+    size: int | None
+    computed_at: str
+    ok: bool
+    error: str | None
+
+
+def _now() -> str:
+    return datetime.now(timezone.utc).isoformat(timespec="seconds")
+
+
+def _blob(v: np.ndarray) -> bytes:
+    return np.ascontiguousarray(v, dtype=np.float32).tobytes()
+
+
+def _vec(b: bytes | None) -> np.ndarray | None:
+    return None if b is None else np.frombuffer(b, dtype=np.float32)
+
+
+def _describe(diff: dict[str, tuple[Any, Any]]) -> str:
+    return ", ".join(f"{k} {old!r} -> {new!r}" for k, (old, new) in diff.items())
+
+
+def default_path(library_path: str) -> str:
+    """The sidecar beside a beets library file: ``library.db`` -> ``library.sonic.db``."""
+    base, _ = os.path.splitext(library_path)
+    return base + ".sonic.db"
+
+
+_MATRIX_MAGIC = b"SONICMX1"
+_HEADER = 64  # magic, generation, n, dims, padding: the float data is 64-byte aligned
+
+
+class Store:
+    """An open sidecar. Thread-safe: one connection guarded by a lock."""
+
+    def __init__(self, path: str, *, driver: str | None = None):
+        self.path = path
+        folder = os.path.dirname(os.path.abspath(path))
+        if not os.path.isdir(folder):
+            raise FatalError(f"the folder for the sonic sidecar does not exist: {folder}")
+        self._lock = threading.RLock()
+        try:
+            self.conn, self.driver = connect(path, driver=driver)
+            self.conn.execute("PRAGMA journal_mode=WAL")
+            self.conn.execute("PRAGMA synchronous=NORMAL")
+            self.conn.execute("PRAGMA foreign_keys=ON")
+            self._migrate()
+        except FatalError:
+            raise
+        except Exception as exc:  # sqlite3.DatabaseError and kin, from either driver
+            raise FatalError(
+                f"cannot open the sonic sidecar {path}: {exc}. If the file is damaged, "
+                "move it aside and run `beet embed` to rebuild it."
+            ) from None
+
+    def close(self) -> None:
+        with self._lock:
+            self.conn.close()
+
+    def __enter__(self) -> "Store":
+        return self
+
+    def __exit__(self, *exc) -> None:
+        self.close()
+
+    @contextmanager
+    def _tx(self) -> Iterator[Any]:
+        """One atomic write transaction (BEGIN IMMEDIATE ... COMMIT)."""
+        with self._lock:
+            self.conn.execute("BEGIN IMMEDIATE")
+            try:
+                yield self.conn
+            except BaseException:
+                self.conn.execute("ROLLBACK")
+                raise
+            self.conn.execute("COMMIT")
+
+    def _q(self, sql: str, args: Iterable[Any] = ()) -> list[tuple]:
+        with self._lock:
+            return self.conn.execute(sql, tuple(args)).fetchall()
+
+    def _migrate(self) -> None:
+        version = self._q("PRAGMA user_version")[0][0]
+        if version > len(MIGRATIONS):
+            raise FatalError(
+                f"the sonic sidecar {self.path} was written by a newer beets-sonic "
+                f"(schema {version}, this one knows {len(MIGRATIONS)}): upgrade beets-sonic"
+            )
+        for number in range(version, len(MIGRATIONS)):
+            with self._tx() as c:
+                for stmt in MIGRATIONS[number].split(";"):
+                    if stmt.strip():
+                        c.execute(stmt)
+                c.execute(f"PRAGMA user_version = {number + 1}")
+
+    @property
+    def schema_version(self) -> int:
+        return self._q("PRAGMA user_version")[0][0]
+
+    # --- spaces --------------------------------------------------------------
+
+    _SPACE_COLS = ("id, name, kind, backend, model, dims, params, standardize, created, "
+                   "generation, stats_n, stats_mean, stats_scale")
+
+    def _space_from_row(self, r: tuple) -> Space:
+        return Space(r[0], r[1], r[2], r[3], r[4], r[5], json.loads(r[6]), bool(r[7]), r[8],
+                     r[9], r[10], _vec(r[11]), _vec(r[12]))
+
+    def get_space(self, name: str) -> Space | None:
+        rows = self._q(f"SELECT {self._SPACE_COLS} FROM spaces WHERE name = ?", [name])
+        return self._space_from_row(rows[0]) if rows else None
+
+    def spaces(self) -> list[Space]:
+        return [self._space_from_row(r) for r in self._q(f"SELECT {self._SPACE_COLS} FROM spaces ORDER BY id")]
+
+    def ensure_space(self, spec: SpaceSpec) -> Space:
+        """The space ``spec`` describes, created if new.
+
+        An existing space of that name built with other settings is a
+        :class:`FatalError` that names the difference and the fix.
+        """
+        space = self.get_space(spec.name)
+        if space is None:
+            with self._tx() as c:
+                cur = c.execute(
+                    "INSERT INTO spaces (name, kind, backend, model, dims, params, standardize, created)"
+                    " VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+                    (spec.name, spec.kind, spec.backend, spec.model, spec.dims,
+                     json.dumps(spec.params, sort_keys=True), int(spec.standardize), _now()),
+                )
+                sid = cur.lastrowid
+                c.execute(
+                    f"CREATE VIRTUAL TABLE vec_{sid} USING vec0("
+                    f"item_id INTEGER PRIMARY KEY, embedding float[{spec.dims}] distance_metric=cosine)"
+                )
+            return self.get_space(spec.name)
+        wanted = {"kind": spec.kind, "backend": spec.backend, "model": spec.model,
+                  "dims": spec.dims, "standardize": spec.standardize,
+                  **json.loads(json.dumps(spec.params, sort_keys=True))}
+        stored = {"kind": space.kind, "backend": space.backend, "model": space.model,
+                  "dims": space.dims, "standardize": space.standardize, **space.params}
+        diff = {k: (stored.get(k), wanted.get(k)) for k in sorted(set(wanted) | set(stored))
+                if stored.get(k) != wanted.get(k)}
+        if diff:
+            raise FatalError(
+                f"the {spec.name!r} space in {self.path} was built with other settings "
+                f"({_describe(diff)}). Vectors from different settings are never mixed: "
+                f"restore the old settings, or run `beet embed --rebuild` to drop the "
+                f"{spec.name!r} vectors and embed again with the new ones."
+            )
+        return space
+
+    def drop_space(self, name: str) -> bool:
+        space = self.get_space(name)
+        if space is None:
+            return False
+        with self._tx() as c:
+            c.execute(f"DROP TABLE IF EXISTS {space.table}")
+            c.execute("DELETE FROM entries WHERE space_id = ?", (space.id,))
+            c.execute("DELETE FROM spaces WHERE id = ?", (space.id,))
+        self._drop_matrix_file(space.id)
+        return True
+
+    # --- writes --------------------------------------------------------------
+
+    def _upsert(self, c, space: Space, item_id: int, *, path, mtime, size, raw, vector, extra, error):
+        c.execute("DELETE FROM entries WHERE space_id = ? AND item_id = ?", (space.id, item_id))
+        c.execute(
+            "INSERT INTO entries (space_id, item_id, path, mtime, size, computed_at, raw, vector, extra, error)"
+            " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+            (space.id, item_id, path, mtime, size, _now(),
+             None if raw is None else _blob(raw), None if vector is None else _blob(vector),
+             None if extra is None else json.dumps(extra), error),
+        )
+        c.execute(f"DELETE FROM {space.table} WHERE item_id = ?", (item_id,))
+        if vector is not None:
+            c.execute(f"INSERT INTO {space.table} (item_id, embedding) VALUES (?, ?)",
+                      (item_id, _blob(vector)))
+        c.execute("UPDATE spaces SET generation = generation + 1 WHERE id = ?", (space.id,))
+
+    def put_vector(self, space: Space, item_id: int, *, vector: np.ndarray, raw: np.ndarray | None = None,
+                   path: bytes | None = None, mtime: float | None = None, size: int | None = None,
+                   extra: dict | None = None) -> None:
+        """Store one item's vector atomically (replacing any earlier one)."""
+        vector = np.asarray(vector, np.float32).ravel()
+        if vector.size != space.dims:
+            raise ValueError(f"vector has {vector.size} dims, space {space.name!r} has {space.dims}")
+        with self._tx() as c:
+            self._upsert(c, space, item_id, path=path, mtime=mtime, size=size, raw=raw,
+                         vector=vector, extra=extra, error=None)
+
+    def put_error(self, space: Space, item_id: int, error: str, *, path: bytes | None = None,
+                  mtime: float | None = None, size: int | None = None) -> None:
+        """Record that an item failed (its old vector, if any, is removed)."""
+        with self._tx() as c:
+            self._upsert(c, space, item_id, path=path, mtime=mtime, size=size, raw=None,
+                         vector=None, extra=None, error=error)
+
+    def relocate(self, item_id: int, path: bytes, mtime: float | None, size: int | None,
+                 *, old_path: bytes | None = None) -> int:
+        """Follow a file beets moved, copied or re-tagged: no audio changed.
+
+        With ``old_path``, only entries computed from that path follow.
+        """
+        sql = "UPDATE entries SET path = ?, mtime = ?, size = ? WHERE item_id = ?"
+        args: list[Any] = [path, mtime, size, item_id]
+        if old_path is not None:
+            sql += " AND path = ?"
+            args.append(old_path)
+        with self._tx() as c:
+            return c.execute(sql, args).rowcount
+
+    def delete_items(self, item_ids: Iterable[int]) -> int:
+        """Remove every space's entries and vectors for these items."""
+        ids = list(item_ids)
+        if not ids:
+            return 0
+        removed = 0
+        with self._tx() as c:
+            for space in self.spaces():
+                for chunk in _chunks(ids, 500):
+                    marks = ",".join("?" * len(chunk))
+                    n = c.execute(f"DELETE FROM entries WHERE space_id = ? AND item_id IN ({marks})",
+                                  (space.id, *chunk)).rowcount
+                    c.execute(f"DELETE FROM {space.table} WHERE item_id IN ({marks})", chunk)
+                    if n:
+                        removed += n
+                        c.execute("UPDATE spaces SET generation = generation + 1 WHERE id = ?", (space.id,))
+        return removed
+
+    def item_ids(self) -> set[int]:
+        """Every item id with an entry in any space."""
+        return {r[0] for r in self._q("SELECT DISTINCT item_id FROM entries")}
+
+    def set_stats_and_vectors(self, space: Space, *, n: int, mean: np.ndarray, scale: np.ndarray,
+                              ids: np.ndarray, vectors: np.ndarray) -> None:
+        """New standardisation statistics and the re-derived vectors, in one transaction."""
+        with self._tx() as c:
+            c.execute("UPDATE spaces SET stats_n = ?, stats_mean = ?, stats_scale = ?, "
+                      "generation = generation + 1 WHERE id = ?",
+                      (n, _blob(mean), _blob(scale), space.id))
+            c.execute(f"DELETE FROM {space.table}")
+            for iid, v in zip(ids.tolist(), vectors):
+                b = _blob(v)
+                c.execute("UPDATE entries SET vector = ? WHERE space_id = ? AND item_id = ?", (b, space.id, iid))
+                c.execute(f"INSERT INTO {space.table} (item_id, embedding) VALUES (?, ?)", (iid, b))
+
+    # --- reads ---------------------------------------------------------------
+
+    def entries(self, space: Space) -> dict[int, Entry]:
+        rows = self._q("SELECT item_id, path, mtime, size, computed_at, vector IS NOT NULL, error "
+                       "FROM entries WHERE space_id = ?", [space.id])
+        return {r[0]: Entry(r[0], r[1], r[2], r[3], r[4], bool(r[5]), r[6]) for r in rows}
+
+    def count(self, space: Space) -> int:
+        return self._q("SELECT count(*) FROM entries WHERE space_id = ? AND vector IS NOT NULL", [space.id])[0][0]
+
+    def raw_matrix(self, space: Space) -> tuple[np.ndarray, np.ndarray]:
+        """``(ids (n,), raw (n, dims))`` of the items with a vector, ordered by id."""
+        rows = self._q("SELECT item_id, raw FROM entries WHERE space_id = ? AND vector IS NOT NULL "
+                       "AND raw IS NOT NULL ORDER BY item_id", [space.id])
+        return _stack(rows, space.dims)
+
+    def extras(self, space: Space, ids: Iterable[int]) -> dict[int, dict]:
+        out = {}
+        for chunk in _chunks(list(ids), 500):
+            marks = ",".join("?" * len(chunk))
+            for iid, extra in self._q(f"SELECT item_id, extra FROM entries WHERE space_id = ? "
+                                      f"AND item_id IN ({marks}) AND extra IS NOT NULL", (space.id, *chunk)):
+                out[iid] = json.loads(extra)
+        return out
+
+    def vector(self, space: Space, item_id: int) -> np.ndarray | None:
+        rows = self._q("SELECT vector FROM entries WHERE space_id = ? AND item_id = ?", [space.id, item_id])
+        return _vec(rows[0][0]) if rows and rows[0][0] is not None else None
+
+    def _vectors_from_db(self, space_id: int) -> tuple[int, np.ndarray, np.ndarray]:
+        with self._lock:
+            self.conn.execute("BEGIN")  # one snapshot for the generation and the rows
+            try:
+                gen, dims = self.conn.execute("SELECT generation, dims FROM spaces WHERE id = ?",
+                                              (space_id,)).fetchone()
+                rows = self.conn.execute("SELECT item_id, vector FROM entries WHERE space_id = ? "
+                                         "AND vector IS NOT NULL ORDER BY item_id", (space_id,)).fetchall()
+            finally:
+                self.conn.execute("COMMIT")
+        ids, X = _stack(rows, dims)
+        return gen, ids, X
+
+    def knn_vec0(self, space: Space, query: np.ndarray, k: int) -> list[tuple[int, float]]:
+        """Exact KNN through sqlite-vec: ``[(item_id, cosine similarity)]``, best first."""
+        rows = self._q(f"SELECT item_id, distance FROM {space.table} WHERE embedding MATCH ? AND k = ?",
+                       [_blob(query), min(int(k), 4096)])
+        return [(r[0], 1.0 - r[1]) for r in rows]
+
+    # --- the memory-mapped matrix ------------------------------------------------
+
+    def _matrix_path(self, space_id: int) -> str:
+        return os.path.join(self.path + "-cache", f"space-{space_id}.f32")
+
+    def _drop_matrix_file(self, space_id: int) -> None:
+        try:
+            os.remove(self._matrix_path(space_id))
+        except OSError:
+            pass
+
+    def matrix(self, space: Space) -> tuple[np.ndarray, np.ndarray]:
+        """``(ids (n,) int64 ascending, X (n, dims) float32)``: every unit vector of a space.
+
+        ``X`` is a read-only memory map of the cache file, rebuilt first when the
+        space has changed since it was written. If the cache folder is not
+        writable the matrix is read straight from the sidecar.
+        """
+        gen = self._q("SELECT generation FROM spaces WHERE id = ?", [space.id])[0][0]
+        path = self._matrix_path(space.id)
+        mapped = _read_matrix(path, gen, space.dims)
+        if mapped is not None:
+            return mapped
+        gen, ids, X = self._vectors_from_db(space.id)
+        try:
+            _write_matrix(path, gen, ids, X)
+        except OSError:
+            return ids, X
+        return _read_matrix(path, gen, space.dims) or (ids, X)
+
+
+def _stack(rows: list[tuple], dims: int) -> tuple[np.ndarray, np.ndarray]:
+    ids = np.fromiter((r[0] for r in rows), dtype=np.int64, count=len(rows))
+    X = np.frombuffer(b"".join(r[1] for r in rows), dtype=np.float32).reshape(len(rows), dims)
+    return ids, X
+
+
+def _chunks(seq: list, size: int) -> Iterator[list]:
+    for i in range(0, len(seq), size):
+        yield seq[i: i + size]
+
+
+def _write_matrix(path: str, generation: int, ids: np.ndarray, X: np.ndarray) -> None:
+    os.makedirs(os.path.dirname(path), exist_ok=True)
+    n, dims = X.shape
+    ids_bytes = ids.astype("<i8").tobytes()
+    pad = (-(_HEADER + len(ids_bytes))) % 64
+    tmp = f"{path}.{uuid.uuid4().hex}.tmp"
+    with open(tmp, "wb") as f:
+        header = _MATRIX_MAGIC + np.array([generation, n, dims], "<i8").tobytes()
+        f.write(header.ljust(_HEADER, b"\0"))
+        f.write(ids_bytes)
+        f.write(b"\0" * pad)
+        f.write(np.ascontiguousarray(X, "<f4").tobytes())
+    os.replace(tmp, path)  # readers keep the old file they mapped
+
+
+def _read_matrix(path: str, generation: int, dims: int) -> tuple[np.ndarray, np.ndarray] | None:
+    try:
+        with open(path, "rb") as f:
+            head = f.read(_HEADER)
+    except OSError:
+        return None
+    if len(head) < _HEADER or head[:8] != _MATRIX_MAGIC:
+        return None
+    gen, n, d = np.frombuffer(head[8:32], "<i8").tolist()
+    if gen != generation or d != dims:
+        return None
+    if n == 0:
+        return np.zeros(0, np.int64), np.zeros((0, dims), np.float32)
+    ids_off = _HEADER
+    x_off = ids_off + 8 * n + ((-(_HEADER + 8 * n)) % 64)
+    if os.path.getsize(path) != x_off + 4 * n * d:
+        return None
+    ids = np.array(np.memmap(path, dtype="<i8", mode="r", offset=ids_off, shape=(n,)))
+    X = np.memmap(path, dtype="<f4", mode="r", offset=x_off, shape=(n, d))
+    return ids, X
