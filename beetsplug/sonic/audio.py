@@ -129,6 +129,12 @@ def _decode_span(container, *, sr: int, start: float, length: float | None) -> n
     return np.ascontiguousarray(y, dtype=np.float32)
 
 
+def _cut(whole: np.ndarray, *, sr: int, length: float, positions: tuple[float, ...]) -> list[np.ndarray]:
+    """Cut planned segments out of a fully decoded track."""
+    segs = plan_segments(whole.size / sr, length=length, positions=positions)
+    return [whole[int(s.start * sr): int((s.start + s.length) * sr)] for s in segs]
+
+
 def load_segments(
     path: str | bytes,
     *,
@@ -148,10 +154,8 @@ def load_segments(
     try:
         duration = duration_of(container)
         if duration is None or duration <= 0:
-            whole = _decode_span(container, sr=sr, start=0.0, length=None)
-            duration = whole.size / sr
-            segs = plan_segments(duration, length=length, positions=positions)
-            ys = [whole[int(s.start * sr): int((s.start + s.length) * sr)] for s in segs]
+            ys = _cut(_decode_span(container, sr=sr, start=0.0, length=None),
+                      sr=sr, length=length, positions=positions)
         else:
             segs = plan_segments(duration, length=length, positions=positions)
             ys = []
@@ -165,6 +169,12 @@ def load_segments(
                         length=None if whole_file else seg.length,
                     )
                 )
+            if any(y.size < 0.5 * s.length * sr for y, s in zip(ys, segs)):
+                # The header promised more audio than the file holds (truncated
+                # or damaged): plan again on what really decodes.
+                container.seek(0)
+                ys = _cut(_decode_span(container, sr=sr, start=0.0, length=None),
+                          sr=sr, length=length, positions=positions)
     except av.FFmpegError as exc:
         raise ItemError(f"audio could not be decoded ({_av_reason(exc)})") from None
     finally:

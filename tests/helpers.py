@@ -1,0 +1,82 @@
+"""Test helpers: a real beets configuration driven through the real ``beet`` CLI."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+from dataclasses import dataclass
+from pathlib import Path
+
+import yaml
+
+BEET = [sys.executable, "-m", "beets"]
+
+
+@dataclass
+class Result:
+    returncode: int
+    stdout: str
+    stderr: str
+
+    @property
+    def output(self) -> str:
+        return self.stdout + self.stderr
+
+
+class Beet:
+    """One throwaway beets home: config, library and music folder, run as ``beet``."""
+
+    def __init__(self, home: Path, **sonic):
+        self.home = Path(home)
+        self.home.mkdir(parents=True, exist_ok=True)
+        self.library = self.home / "library.db"
+        self.sidecar = self.home / "library.sonic.db"
+        self.config = {
+            "directory": str(self.home / "music"),
+            "library": str(self.library),
+            "plugins": ["sonic"],
+            "import": {"copy": True, "autotag": False, "quiet": True, "singletons": True,
+                       "log": str(self.home / "import.log")},
+            "sonic": {"workers": 1, **sonic},
+        }
+        self.write_config()
+
+    def write_config(self) -> None:
+        (self.home / "config.yaml").write_text(yaml.safe_dump(self.config))
+
+    def set(self, **sonic) -> None:
+        self.config["sonic"].update(sonic)
+        self.write_config()
+
+    def env(self) -> dict:
+        env = dict(os.environ, BEETSDIR=str(self.home), PYTHONUNBUFFERED="1")
+        env.pop("GEMINI_API_KEY", None)
+        env.pop("GOOGLE_API_KEY", None)
+        return env
+
+    def __call__(self, *args: str, check: bool = True, timeout: float = 600) -> Result:
+        proc = subprocess.run([*BEET, *map(str, args)], env=self.env(), capture_output=True,
+                              text=True, timeout=timeout, stdin=subprocess.DEVNULL)
+        res = Result(proc.returncode, proc.stdout, proc.stderr)
+        if check and proc.returncode != 0:
+            raise AssertionError(f"beet {' '.join(map(str, args))} failed ({proc.returncode}):\n{res.output}")
+        return res
+
+    def popen(self, *args: str) -> subprocess.Popen:
+        return subprocess.Popen([*BEET, *map(str, args)], env=self.env(), stdout=subprocess.PIPE,
+                                stderr=subprocess.PIPE, text=True, stdin=subprocess.DEVNULL)
+
+    def ids(self, *query: str) -> dict[str, int]:
+        """title -> item id for the query."""
+        out = self("ls", "-f", "$id\t$title", *query).stdout
+        return {line.split("\t", 1)[1]: int(line.split("\t", 1)[0]) for line in out.splitlines() if line}
+
+    def similar_titles(self, *args: str) -> list[str]:
+        out = self("similar", "-f", "$title", *args).stdout
+        return [line for line in out.splitlines() if line]
+
+    def store(self):
+        from beetsplug.sonic.store import Store
+
+        return Store(str(self.sidecar))
