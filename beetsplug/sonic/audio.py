@@ -179,6 +179,8 @@ def load_segments(
         raise ItemError(f"audio could not be decoded ({_av_reason(exc)})") from None
     finally:
         container.close()
+    if not any(y.size for y in ys):
+        raise ItemError("no audio could be decoded (not really an audio file, or badly damaged)")
     ys = [y for y in ys if y.size >= MIN_SECONDS * sr]
     if not ys:
         raise ItemError(f"too little audio to analyse (under {MIN_SECONDS:g} s decoded)")

@@ -213,8 +213,8 @@ def run_embed(rt: Runtime, lib, opts, args) -> None:
         return
     with Progress(len(todo), "embed") as bar:
         def on_outcome(out):
-            if out.error:
-                rt.log.warning("could not embed {}", _describe_failure(out.path, out.error))
+            if out.error:  # listed in the summary below
+                rt.log.debug("could not embed {}", _describe_failure(out.path, out.error))
                 if out.detail:
                     rt.log.debug("{}", out.detail)
             bar.advance(failed=out.error is not None)

@@ -1,0 +1,110 @@
+"""Bad input through the real import path: clear per-item messages, nothing else lost."""
+
+from __future__ import annotations
+
+import json
+import os
+import sqlite3
+
+import pytest
+
+from .badfiles import make_bad_files
+
+
+@pytest.fixture(scope="module")
+def bad_library(tmp_path_factory, family_audio):
+    from .helpers import Beet
+
+    tmp = tmp_path_factory.mktemp("bad")
+    good = sorted(family_audio.glob("acid_*.mp3"))[0]
+    incoming = tmp / "incoming"
+    files = make_bad_files(incoming, good)
+    for extra in sorted(family_audio.glob("pads_*"))[:2]:
+        (incoming / extra.name).write_bytes(extra.read_bytes())
+    beet = Beet(tmp / "home")
+    result = beet("import", incoming)
+    return beet, files, result
+
+
+def _entries(beet):
+    with beet.store() as store:
+        space = store.get_space("spectral")
+        return store.entries(space)
+
+
+def test_import_goes_on_past_bad_files(bad_library):
+    beet, files, result = bad_library
+    assert result.returncode == 0
+    titles = set(beet.ids())
+    # beets itself refuses files it cannot read at all; everything else is in the library
+    for title in ("Corrupt Middle", "Cut Short", "Pure Silence", "Two Seconds", "Phone Line",
+                  "Studio Master", "Pads Study 1", "Pads Study 2"):
+        assert title in titles
+    assert "Traceback" not in result.output
+
+
+def test_each_failure_is_a_clear_message_with_its_path(bad_library):
+    beet, files, result = bad_library
+    assert "could not embed" in result.output
+    assert "silence.mp3: the analysed audio is silent" in result.output
+    entries = _entries(beet)
+    ids = beet.ids()
+    failed = {e.item_id: e.error for e in entries.values() if not e.ok}
+    assert failed == {ids["Pure Silence"]: "the analysed audio is silent"}
+
+
+def test_awkward_but_real_audio_is_embedded(bad_library):
+    beet, files, _ = bad_library
+    entries = _entries(beet)
+    ids = beet.ids()
+    for title in ("Corrupt Middle", "Cut Short", "Two Seconds", "Phone Line", "Studio Master",
+                  "Pads Study 1", "Pads Study 2"):
+        assert entries[ids[title]].ok, title
+    unicode_title = next(t for t in ids if t.startswith("</script>"))
+    assert entries[ids[unicode_title]].ok
+
+
+def test_unicode_and_html_tags_come_back_intact(bad_library):
+    beet, _, _ = bad_library
+    records = [json.loads(line) for line in
+               beet("similar", "--json", "-n", "20", "title:Pads Study 1").stdout.splitlines()]
+    titles = {r["title"] for r in records}
+    assert "</script><script>alert(1)</script> Ünïcødé «東京» & \"quotes\"" in titles
+
+
+def test_unreadable_files_are_reported_by_embed_too(tmp_path, beet):
+    # Files beets cannot import never reach us, but items whose file turns bad later do.
+    from beetsplug.sonic import synth
+
+    incoming = tmp_path / "in"
+    incoming.mkdir()
+    path = incoming / "fine.mp3"
+    synth.write(str(path), synth.render(synth.spec("acid", 3), 12.0))
+    synth.tag(str(path), artist="A", title="Goes Bad")
+    beet("import", incoming)
+    item_path = beet("ls", "-p", "title:Goes Bad").stdout.strip()
+    with open(item_path, "r+b") as f:  # same size, audio replaced by junk
+        size = os.path.getsize(item_path)
+        f.seek(0)
+        f.write(b"\0" * size)
+    os.utime(item_path, (1, 1))
+    out = beet("embed").output
+    assert f"failed: {item_path}: audio could not be decoded" in out
+    assert "failed 1" in out
+
+
+def test_file_deleted_after_import(beet, family_audio, copy_of):
+    beet("import", copy_of(sorted(family_audio.glob("breaks_*"))[:3]))
+    paths = beet("ls", "-p").stdout.split("\n")
+    victim = paths[0]
+    os.remove(victim)
+    res = beet("embed", "--force")
+    assert f"{victim}: file not found" in res.output
+    assert "embedded 2" in res.output and "failed 1" in res.output
+    # the sidecar is intact and the other two still answer
+    con = sqlite3.connect(beet.sidecar)
+    assert con.execute("PRAGMA integrity_check").fetchone()[0] == "ok"
+    con.close()
+    status = json.loads(beet("embed", "--status", "--json").stdout.splitlines()[0])
+    assert (status["embedded"], status["failed"]) == (2, 1)
+    assert status["errors"] == {"file not found (moved or deleted since import?)": 1}
