@@ -91,7 +91,9 @@ def _decode_span(container, *, sr: int, start: float, length: float | None) -> n
     import av
 
     stream = container.streams.audio[0]
-    resampler = av.AudioResampler(format="flt", layout="mono", rate=sr)
+    # Keep the channels and average them ourselves: FFmpeg's stereo->mono matrix
+    # adds +3 dB, and an equal-weight mean is what a listener hears as "the mix".
+    resampler = av.AudioResampler(format="fltp", rate=sr)
     if start > 0:
         container.seek(int(start * 1_000_000), any_frame=False)
     want = None if length is None else int(round(length * sr))
@@ -108,7 +110,7 @@ def _decode_span(container, *, sr: int, start: float, length: float | None) -> n
             else:
                 t0 = skip_until
             for out in resampler.resample(frame):
-                data = out.to_ndarray().reshape(-1)
+                data = out.to_ndarray().mean(axis=0)
                 if t0 < skip_until:
                     data = data[int((skip_until - t0) * sr):]
                     t0 = skip_until
@@ -122,7 +124,7 @@ def _decode_span(container, *, sr: int, start: float, length: float | None) -> n
             raise ItemError(f"audio could not be decoded ({_av_reason(exc)})") from None
     if want is None or have < want:
         for out in resampler.resample(None):
-            chunks.append(out.to_ndarray().reshape(-1))
+            chunks.append(out.to_ndarray().mean(axis=0))
     y = np.concatenate(chunks) if chunks else np.zeros(0, np.float32)
     if want is not None:
         y = y[:want]

@@ -1,0 +1,110 @@
+"""The spectral backend on generated families that differ in timbre and rhythm."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from beetsplug.sonic import analysis, audio, synth
+from beetsplug.sonic.backends import get_backend
+from beetsplug.sonic.backends.spectral import FEATURE_DIMS, group_weights, segment_features
+from beetsplug.sonic.errors import FatalError, ItemError
+
+
+@pytest.fixture(scope="module")
+def family_vectors(family_audio):
+    backend = get_backend("spectral", segment=30, positions=(0.5,))
+    paths = sorted(family_audio.iterdir())
+    R = np.stack([backend.embed(str(p)) for p in paths])
+    mean, scale = analysis.fit_standardizer(R)
+    V = analysis.standardize(R, mean=mean, scale=scale, weights=group_weights())
+    families = [p.name.split("_")[0] for p in paths]
+    return V, families
+
+
+def test_every_track_nearest_neighbours_are_own_family(family_vectors):
+    V, families = family_vectors
+    idx, _ = analysis.knn(V, k=3)
+    for i, row in enumerate(idx):
+        assert {families[j] for j in row} == {families[i]}, (i, families[i], [families[j] for j in row])
+
+
+def test_cosine_spread_is_wide(family_vectors, record_property):
+    V, families = family_vectors
+    S = analysis.similarity_matrix(V)
+    off = S[~np.eye(len(V), dtype=bool)]
+    spread = float(off.max() - off.min())
+    record_property("spectral_cosine_spread", round(spread, 3))
+    print(f"spectral cosine: max {off.max():.3f} min {off.min():.3f} spread {spread:.3f}")
+    assert spread > 1.0  # the seed's mean-of-28-features had 0.09
+    same = np.equal.outer(families, families) & ~np.eye(len(V), dtype=bool)
+    assert S[same].min() > S[~np.equal.outer(families, families)].max() - 0.5
+    assert S[same].mean() - S[~np.equal.outer(families, families)].mean() > 0.8
+
+
+def test_feature_vector_shape_and_finiteness():
+    y = synth.render(synth.spec("acid", 9), 8.0)[0]
+    from beetsplug.sonic.backends.spectral import SR
+
+    y = np.interp(np.arange(0, y.size, synth.SR / SR), np.arange(y.size), y).astype(np.float32)
+    f = segment_features(y)
+    assert f.shape == (FEATURE_DIMS,) and np.isfinite(f).all()
+    assert group_weights().shape == (FEATURE_DIMS,)
+    # each group carries its configured weight in total
+    from beetsplug.sonic.backends.spectral import GROUPS
+
+    assert float((group_weights() ** 2).sum()) == pytest.approx(sum(w for _, w in GROUPS.values()), rel=1e-5)
+
+
+def test_rhythm_profile_finds_the_tempo():
+    # four-on-the-floor at 128 BPM: the low-band onset autocorrelation peaks near 128 (or 64/256)
+    from beetsplug.sonic.backends.spectral import TEMPO_BPM, SR
+
+    y = synth.render(synth.spec("acid", 5), 20.0)[0]
+    y = np.interp(np.arange(0, y.size, synth.SR / SR), np.arange(y.size), y).astype(np.float32)
+    f = segment_features(y)
+    low_acf = f[38 + 27 + 8 + 2: 38 + 27 + 8 + 2 + TEMPO_BPM.size]
+    bpm = synth.spec("acid", 5).bpm
+    best = TEMPO_BPM[int(np.argmax(low_acf))]
+    assert min(abs(np.log2(best / b)) for b in (bpm / 2, bpm, bpm * 2)) < 0.1
+
+
+def test_segments_come_from_the_middle():
+    assert audio.plan_segments(300.0, length=30, positions=(0.5,)) == [audio.Segment(135.0, 30)]
+    assert audio.plan_segments(300.0, length=30, positions=(0.25, 0.75)) == [
+        audio.Segment(60.0, 30), audio.Segment(210.0, 30)]
+    assert audio.plan_segments(20.0, length=30, positions=(0.5,)) == [audio.Segment(0.0, 20.0)]
+    assert audio.plan_segments(100.0, length=30, positions=(0.99,)) == [audio.Segment(70.0, 30)]
+
+
+def test_decoded_segment_is_the_midpoint(tmp_path):
+    # a WAV whose left channel is a ramp: the decoded middle must be the ramp's middle
+    sr = 16000
+    ramp = np.linspace(-0.9, 0.9, sr * 60, dtype=np.float32)
+    path = tmp_path / "ramp.wav"
+    synth.write(str(path), np.stack([ramp, ramp]), sr=sr)
+    (y,) = audio.load_segments(str(path), sr=sr, length=10, positions=(0.5,))
+    assert y.size == sr * 10
+    np.testing.assert_allclose(y[[0, -1]], ramp[[sr * 25, sr * 35 - 1]], atol=2e-3)
+
+
+def test_multi_point_sampling_averages_segments(family_audio):
+    path = str(sorted(family_audio.glob("acid_*"))[0])
+    one = get_backend("spectral", segment=10, positions=(0.5,)).embed(path)
+    three = get_backend("spectral", segment=10, positions=(0.25, 0.5, 0.75)).embed(path)
+    assert one.shape == three.shape and not np.allclose(one, three)
+
+
+def test_silence_and_missing_files_are_item_errors(tmp_path):
+    backend = get_backend("spectral", segment=30, positions=(0.5,))
+    silent = tmp_path / "s.wav"
+    synth.write(str(silent), np.zeros((2, synth.SR * 5), np.float32))
+    with pytest.raises(ItemError, match="silent"):
+        backend.embed(str(silent))
+    with pytest.raises(ItemError, match="file not found"):
+        backend.embed(str(tmp_path / "nope.mp3"))
+
+
+def test_unknown_backend_lists_the_choices():
+    with pytest.raises(FatalError, match="choose one of: .*spectral"):
+        get_backend("nonesuch", segment=30, positions=(0.5,))
