@@ -91,44 +91,37 @@ def _decode_span(container, *, sr: int, start: float, length: float | None) -> n
     import av
 
     stream = container.streams.audio[0]
-    # Keep the channels and average them ourselves: FFmpeg's stereo->mono matrix
-    # adds +3 dB, and an equal-weight mean is what a listener hears as "the mix".
-    resampler = av.AudioResampler(format="fltp", rate=sr)
+    # FFmpeg's stereo->mono matrix is (L + R) / sqrt(2); scaled back to the
+    # channel mean so a mono file and its stereo copy give the same samples.
+    gain = np.float32(1 / np.sqrt(2)) if stream.codec_context.channels == 2 else np.float32(1)
+    resampler = av.AudioResampler(format="flt", layout="mono", rate=sr, frame_size=32768)
     if start > 0:
         container.seek(int(start * 1_000_000), any_frame=False)
-    want = None if length is None else int(round(length * sr))
+    end = None if length is None else start + length
     chunks: list[np.ndarray] = []
-    have = 0
-    skip_until = start
+    first: float | None = None
     try:
         for frame in container.decode(stream):
-            if frame.pts is not None and frame.time_base is not None:
-                t0 = float(frame.pts * frame.time_base)
-                t1 = t0 + frame.samples / frame.sample_rate
-                if t1 <= skip_until:
-                    continue
-            else:
-                t0 = skip_until
-            for out in resampler.resample(frame):
-                data = out.to_ndarray().mean(axis=0)
-                if t0 < skip_until:
-                    data = data[int((skip_until - t0) * sr):]
-                    t0 = skip_until
-                chunks.append(data)
-                have += data.size
-            if want is not None and have >= want:
+            t0 = float(frame.pts * frame.time_base) if frame.pts is not None else (first or start)
+            t1 = t0 + frame.samples / frame.sample_rate
+            if t1 <= start:
+                continue
+            if first is None:
+                first = t0
+            chunks += [out.to_ndarray().reshape(-1) for out in resampler.resample(frame)]
+            if end is not None and t1 >= end:
                 break
     except av.FFmpegError as exc:
         # A truncated or damaged file: keep what decoded cleanly, if anything.
-        if not have:
+        if not chunks and first is None:
             raise ItemError(f"audio could not be decoded ({_av_reason(exc)})") from None
-    if want is None or have < want:
-        for out in resampler.resample(None):
-            chunks.append(out.to_ndarray().mean(axis=0))
-    y = np.concatenate(chunks) if chunks else np.zeros(0, np.float32)
-    if want is not None:
-        y = y[:want]
-    return np.ascontiguousarray(y, dtype=np.float32)
+    chunks += [out.to_ndarray().reshape(-1) for out in resampler.resample(None)]
+    if not chunks:
+        return np.zeros(0, np.float32)
+    y = np.concatenate(chunks)[max(int(round(((first or start) - start) * -sr)), 0):]
+    if length is not None:
+        y = y[: int(round(length * sr))]
+    return np.ascontiguousarray(y * gain, dtype=np.float32)
 
 
 def _cut(whole: np.ndarray, *, sr: int, length: float, positions: tuple[float, ...]) -> list[np.ndarray]:

@@ -364,6 +364,23 @@ class Store:
             self._upsert(c, space, item_id, path=path, mtime=mtime, size=size, raw=raw,
                          vector=vector, extra=extra, error=None)
 
+    def put_vectors(self, space: Space, ids: np.ndarray, vectors: np.ndarray) -> None:
+        """Bulk-load unit vectors ``(n, dims)`` for ``ids`` ``(n,)`` in one transaction
+        (for imports from elsewhere and benchmarks; no file state is recorded)."""
+        vectors = np.asarray(vectors, np.float32)
+        if vectors.ndim != 2 or vectors.shape[1] != space.dims or len(ids) != len(vectors):
+            raise ValueError(f"expected ({len(ids)}, {space.dims}) vectors, got {vectors.shape}")
+        now = _now()
+        with self._tx() as c:
+            for iid, v in zip(np.asarray(ids).tolist(), vectors):
+                b = v.tobytes()
+                c.execute("DELETE FROM entries WHERE space_id = ? AND item_id = ?", (space.id, iid))
+                c.execute(f"DELETE FROM {space.table} WHERE item_id = ?", (iid,))
+                c.execute("INSERT INTO entries (space_id, item_id, computed_at, vector) VALUES (?, ?, ?, ?)",
+                          (space.id, iid, now, b))
+                c.execute(f"INSERT INTO {space.table} (item_id, embedding) VALUES (?, ?)", (iid, b))
+            c.execute("UPDATE spaces SET generation = generation + 1 WHERE id = ?", (space.id,))
+
     def put_error(self, space: Space, item_id: int, error: str, *, path: bytes | None = None,
                   mtime: float | None = None, size: int | None = None) -> None:
         """Record that an item failed (its old vector, if any, is removed)."""

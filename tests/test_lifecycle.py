@@ -1,0 +1,172 @@
+"""A library over time: changes, removals, settings, interruptions, concurrent readers."""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import sqlite3
+import time
+
+import pytest
+
+from beetsplug.sonic import synth
+
+
+def status(beet) -> dict:
+    return json.loads(beet("embed", "--status", "--json").stdout.splitlines()[0])
+
+
+@pytest.fixture
+def small(beet, family_audio, copy_of):
+    files = sorted(family_audio.glob("acid_*"))[:2] + sorted(family_audio.glob("pads_*"))[:2]
+    beet("import", copy_of(files))
+    return beet
+
+
+def test_changed_file_is_stale_then_reembedded(small):
+    path = small("ls", "-p", "title:Pads Study 1").stdout.strip()
+    synth.write(path, synth.render(synth.spec("breaks", 30), 20.0))  # new audio, same item
+    assert status(small)["stale"] == 1
+    out = small("embed").stdout
+    assert "1 to embed, 3 up to date" in out and "embedded 1" in out
+    assert status(small)["embedded"] == 4
+
+
+def test_beets_writing_tags_does_not_make_items_stale(small):
+    small("modify", "-y", "title:Acid Study 1", "comments=retagged by beets")
+    small("write")
+    assert status(small)["stale"] == 0
+    assert "0 to embed" in small("embed").stdout
+
+
+def test_force_limit_and_dry_run(small):
+    assert "4 to embed, 0 up to date" in small("embed", "--force", "--dry-run").stdout
+    out = small("embed", "--force", "--limit", "1").stdout
+    assert "1 to embed" in out and "embedded 1" in out
+
+
+def test_remove_deletes_vectors_and_prune_cleans_leftovers(small):
+    ids = small.ids()
+    small("rm", "-f", "title:Acid Study 1")
+    with small.store() as store:
+        assert ids["Acid Study 1"] not in store.item_ids()
+    # an item removed while the plugin was off leaves orphans; --prune removes them
+    small.config["plugins"] = []
+    small.write_config()
+    small("rm", "-f", "title:Pads Study 1")
+    small.config["plugins"] = ["sonic"]
+    small.write_config()
+    assert status(small)["orphaned"] == 1
+    assert "pruned 1 vector(s) of 1 item(s)" in small("embed", "--prune").stdout
+    assert status(small)["orphaned"] == 0
+
+
+def test_changed_settings_are_an_error_with_the_fix(small):
+    small.set(segment=20)
+    res = small("embed", check=False)
+    assert res.returncode != 0
+    assert "segment 30.0 -> 20.0" in res.output and "beet embed --rebuild" in res.output
+    assert "Traceback" not in res.output
+    res = small("similar", "title:Acid Study 1", check=False)
+    assert res.returncode != 0 and "--rebuild" in res.output
+    out = small("embed", "--rebuild").stdout
+    assert "4 to embed" in out and "embedded 4" in out
+    assert small.similar_titles("-n", "1", "title:Acid Study 1") == ["Acid Study 2"]
+
+
+def test_bad_config_values_are_named(small):
+    small.set(positions=[0.5, 1.5])
+    res = small("embed", check=False)
+    assert res.returncode != 0 and "sonic: positions" in res.output
+    small.set(positions=[0.5], backend="nonesuch")
+    res = small("embed", check=False)
+    assert "unknown sonic backend 'nonesuch'" in res.output and "spectral" in res.output
+
+
+def test_items_without_vectors_get_a_message_naming_the_command(beet, family_audio, copy_of):
+    beet.set(auto=False)
+    beet("import", copy_of(sorted(family_audio.glob("plucks_*"))[:2]))
+    res = beet("similar", "title:Plucks Study 1", check=False)
+    assert res.returncode != 0
+    assert "no 'spectral' vectors" in res.output and "beet embed" in res.output
+    beet("embed", "title:Plucks Study 2")
+    res = beet("similar", "title:Plucks Study 1", check=False)
+    assert "has a vector in the spectral space yet: run `beet embed title:Plucks Study 1`" in res.output
+
+
+def test_parallel_workers_give_the_same_vectors(beet, family_audio, copy_of):
+    beet.set(auto=False)
+    beet("import", copy_of(sorted(family_audio.iterdir())[:6]))
+    beet("embed", "--workers", "2")
+    with beet.store() as store:
+        ids, parallel = store.matrix(store.get_space("spectral"))
+        parallel = parallel.copy()
+    beet("embed", "--force", "--workers", "1")
+    with beet.store() as store:
+        ids2, serial = store.matrix(store.get_space("spectral"))
+    assert ids.tolist() == ids2.tolist()
+    assert abs(parallel - serial).max() < 1e-5
+
+
+def test_killed_run_resumes_without_redoing_work(tmp_path, family_audio, copy_of):
+    from .helpers import Beet
+
+    beet = Beet(tmp_path / "kill", auto=False)
+    beet("import", copy_of(sorted(family_audio.iterdir())))
+    total = len(beet.ids())
+    proc = beet.popen("embed", "--workers", "1")
+    con = sqlite3.connect(beet.sidecar, timeout=30)
+    done, reader_ok = 0, False
+    deadline = time.time() + 120
+    while time.time() < deadline:
+        try:
+            done = con.execute("SELECT count(*) FROM entries WHERE vector IS NOT NULL").fetchone()[0]
+        except sqlite3.OperationalError:
+            done = 0
+        if done >= 3 and not reader_ok:
+            # a second beet process reads while the first one writes
+            res = beet("embed", "--status", "--json")
+            reader_ok = json.loads(res.stdout.splitlines()[0])["embedded"] >= 3
+        if done >= 5:
+            break
+        time.sleep(0.05)
+    os.kill(proc.pid, signal.SIGKILL)
+    proc.wait()
+    con.close()
+    assert reader_ok and 5 <= done < total
+    con = sqlite3.connect(beet.sidecar)
+    assert con.execute("PRAGMA integrity_check").fetchone()[0] == "ok"
+    kept = con.execute("SELECT count(*) FROM entries WHERE vector IS NOT NULL").fetchone()[0]
+    con.close()
+    assert kept >= done
+    out = beet("embed").stdout
+    assert f"{total - kept} to embed, {kept} up to date" in out
+    assert status(beet)["embedded"] == total
+
+
+def test_ctrl_c_keeps_finished_work(tmp_path, family_audio, copy_of):
+    from .helpers import Beet
+
+    beet = Beet(tmp_path / "intr", auto=False)
+    beet("import", copy_of(sorted(family_audio.iterdir())))
+    total = len(beet.ids())
+    proc = beet.popen("embed", "--workers", "2")
+    con = sqlite3.connect(beet.sidecar, timeout=30)
+    deadline = time.time() + 120
+    while time.time() < deadline:
+        try:
+            if con.execute("SELECT count(*) FROM entries").fetchone()[0] >= 3:
+                break
+        except sqlite3.OperationalError:
+            pass
+        time.sleep(0.05)
+    con.close()
+    proc.send_signal(signal.SIGINT)
+    out, err = proc.communicate(timeout=60)
+    assert proc.returncode != 0
+    assert "interrupted" in err and "finished item(s) are saved" in err
+    assert "Traceback" not in err
+    kept = status(beet)["embedded"]
+    assert 3 <= kept < total
+    assert f"{total - kept} to embed" in beet("embed").stdout
