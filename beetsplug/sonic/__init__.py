@@ -52,8 +52,15 @@ class SonicPlugin(BeetsPlugin):
     # subcommands
 
     def commands(self):
-        embed = cli.embed_command()
-        embed.func = cli.user_errors(lambda lib, opts, args: cli.run_embed(self.runtime(lib), lib, opts, args))
-        similar = cli.similar_command()
-        similar.func = cli.user_errors(lambda lib, opts, args: cli.run_similar(self.runtime(lib), lib, opts, args))
-        return [embed, similar]
+        pairs = [
+            (cli.embed_command, cli.run_embed),
+            (cli.similar_command, cli.run_similar),
+            (cli.cohesion_command, cli.run_cohesion),
+            (cli.graph_command, cli.run_graph),
+        ]
+        return [self._wire(make, run) for make, run in pairs]
+
+    def _wire(self, make, run):
+        cmd = make()
+        cmd.func = cli.user_errors(lambda lib, opts, args: run(self.runtime(lib), lib, opts, args))
+        return cmd

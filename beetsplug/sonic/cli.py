@@ -10,6 +10,7 @@ import os
 from functools import wraps
 from typing import Any, Callable
 
+import numpy as np
 from beets import ui
 from beets.util import displayable_path
 
@@ -182,6 +183,9 @@ def embed_command() -> ui.Subcommand:
                                "settings) and embed again")
     cmd.parser.add_option("--drop-space", metavar="NAME", help="delete one space and all its vectors")
     cmd.parser.add_option("--json", action="store_true", help="with --status: one JSON object per space")
+    cmd.parser.add_option("--export", metavar="FILE.json",
+                          help="write the vectors (with item id, path, artist, title) to a JSON file")
+    cmd.parser.add_option("--space", metavar="NAME", help="with --export: which space (default: the backend's)")
     return cmd
 
 
@@ -200,6 +204,9 @@ def run_embed(rt: Runtime, lib, opts, args) -> None:
         return
     if opts.status:
         show_status(rt, lib, args, as_json=opts.json)
+        return
+    if opts.export:
+        export_vectors(rt, lib, args, opts.export, opts.space)
         return
 
     space = rt.audio_space(rebuild=opts.rebuild)
@@ -316,3 +323,189 @@ def run_similar(rt: Runtime, lib, opts, args) -> None:
     if opts.m3u:
         write_m3u(opts.m3u, items)
         rt.log.info("wrote {} tracks to {}", len(items), opts.m3u)
+
+
+# --- beet cohesion ------------------------------------------------------------------
+
+COHESION_FORMAT = "$sonic_fit  $sonic_scaled  $sonic_bar  $artist - $title"
+
+
+def _bar(frac: float, width: int = 10) -> str:
+    filled = int(round(max(0.0, min(1.0, frac)) * width))
+    return "█" * filled + "░" * (width - filled)
+
+
+def _name(item) -> str:
+    return f"{item.artist} - {item.title}"
+
+
+def cohesion_command() -> ui.Subcommand:
+    cmd = ui.Subcommand("cohesion", help="how well a set of tracks hangs together, track by track")
+    cmd.parser.usage += (
+        "\n\nCohesion is the length of the centroid of the tracks' unit vectors (1 = identical,"
+        "\nabout 1/sqrt(n) = unrelated), shown against random sets of the same size from your"
+        "\nlibrary. Each track's fit is its cosine to the centroid; worst fit is listed first."
+    )
+    cmd.parser.add_format_option(target="item")
+    cmd.parser.add_option("--json", action="store_true", help="print one JSON document")
+    cmd.parser.add_option("--space", metavar="NAME", help="judge in another space (e.g. vibe)")
+    cmd.parser.add_option("--suggest", action="store_true",
+                          help="for the worst-fitting tracks, library tracks that would fit better")
+    cmd.parser.add_option("--worst", type="int", default=3, metavar="N",
+                          help="with --suggest: how many of the worst tracks to replace (default 3)")
+    cmd.parser.add_option("--order", action="store_true",
+                          help="print the set in an order that flows (greedy path + 2-opt)")
+    cmd.parser.add_option("--m3u", metavar="FILE",
+                          help="write the set as a playlist (in the flowing order with --order)")
+    cmd.parser.add_option("--matrix", action="store_true",
+                          help="print the similarity matrix as a Markdown table")
+    cmd.parser.add_option("--heatmap", metavar="FILE.png", help="draw the similarity matrix (needs matplotlib)")
+    return cmd
+
+
+def run_cohesion(rt: Runtime, lib, opts, args) -> None:
+    from . import cohesion
+
+    items = list(lib.items(args))
+    if len(items) < 2:
+        raise FatalError(f"cohesion needs at least two tracks; {len(items)} match "
+                         f"{' '.join(args) or 'the query'!r}")
+    space = rt.space_named(opts.space)
+    ids, X = rt.store.matrix(space)
+    by_id = {item.id: item for item in items}
+    _, missing = cohesion.rows_of(ids, list(by_id))
+    if len(by_id) - len(missing) < 2:
+        raise FatalError(f"only {len(by_id) - len(missing)} of the {len(by_id)} tracks have a vector "
+                         f"in the {space.name} space: run `beet embed {' '.join(args)}`".rstrip())
+    report = cohesion.assess(ids, X, list(by_id))
+    if report.missing:
+        rt.log.warning("{} track(s) have no vector yet and were left out (run `beet embed`)",
+                       len(report.missing))
+    set_items = [by_id[int(i)] for i in report.ids]
+    worst_first = np.argsort(report.fit, kind="stable")
+    result: dict[str, Any] = {
+        "space": space.name, "tracks_in_set": len(set_items), "cohesion": round(report.cohesion, 4),
+        "percentile": round(report.percentile, 1),
+        "random_median": round(float(np.median(report.baseline)), 4),
+    }
+    order = transitions = suggestions = None
+    if opts.order or (opts.m3u and opts.order):
+        order, transitions = cohesion.flow(report)
+    if opts.suggest:
+        suggestions = cohesion.suggest(ids, X, report, worst=opts.worst)
+
+    if opts.json:
+        result["tracks"] = [{"id": int(report.ids[i]), "artist": set_items[i].artist,
+                             "title": set_items[i].title, "fit": round(float(report.fit[i]), 4),
+                             "scaled": round(float(report.scaled[i]), 4)} for i in worst_first]
+        if order is not None:
+            result["order"] = [int(report.ids[i]) for i in order]
+            result["transitions"] = [round(float(t), 4) for t in transitions]
+        if suggestions is not None:
+            result["suggestions"] = {str(k): [{"id": h.item_id, "score": round(h.score, 4)} for h in v]
+                                     for k, v in suggestions.items()}
+        ui.print_(json.dumps(result, ensure_ascii=False))
+    else:
+        ui.print_(f"cohesion {report.cohesion:.3f} in the {space.name} space: tighter than "
+                  f"{report.percentile:.0f}% of random {len(set_items)}-track sets from this library "
+                  f"(their median: {np.median(report.baseline):.3f})")
+        ui.print_("")
+        fmt = opts.format or COHESION_FORMAT
+        for i in worst_first:
+            ui.print_(format_item(set_items[i], fmt, sonic_fit=f"{report.fit[i]:6.3f}",
+                                  sonic_scaled=f"{report.scaled[i] * 100:3.0f}%",
+                                  sonic_bar=_bar(report.scaled[i])))
+        if suggestions:
+            ui.print_("\nbetter fits:")
+            for worst_id, hits in suggestions.items():
+                ui.print_(f"  instead of {_name(by_id[worst_id])}:")
+                for h in hits:
+                    item = lib.get_item(h.item_id)
+                    if item:
+                        ui.print_(f"    {h.score:.3f}  {_name(item)}")
+        if order is not None:
+            ui.print_("\nin an order that flows:")
+            for pos, i in enumerate(order):
+                step = f"  -> {transitions[pos - 1]:.3f}" if pos else ""
+                ui.print_(f"  {pos + 1:>2}. {_name(set_items[i])}{step}")
+    if opts.matrix or opts.heatmap:
+        S = np.asarray(report.X @ report.X.T)
+        names = [_name(it) for it in set_items]
+        if opts.matrix:
+            ui.print_("\n" + cohesion.markdown_matrix(S, names))
+        if opts.heatmap:
+            try:
+                cohesion.heatmap(S, names, opts.heatmap)
+            except ImportError:
+                raise FatalError("--heatmap needs matplotlib: pip install 'beets-sonic[plot]' "
+                                 "(or use --matrix for a text table)") from None
+            rt.log.info("wrote the heatmap to {}", opts.heatmap)
+    if opts.m3u:
+        write_m3u(opts.m3u, [set_items[i] for i in (order if order is not None else range(len(set_items)))])
+
+
+# --- beet graph ------------------------------------------------------------------------
+
+
+def graph_command() -> ui.Subcommand:
+    cmd = ui.Subcommand("graph", help="write the library as an interactive nearest-neighbour map (HTML)")
+    cmd.parser.usage += (
+        "\n\nOne self-contained HTML file (works offline, can be mailed): each track links to"
+        "\nits k nearest neighbours and a force layout pulls similar tracks into clusters."
+    )
+    cmd.parser.add_option("-o", "--output", default="sonic-map.html", metavar="FILE",
+                          help="where to write the page (default: ./sonic-map.html)")
+    cmd.parser.add_option("-k", type="int", default=4, help="neighbours per track (default 4)")
+    cmd.parser.add_option("--color-by", metavar="FIELD", help="also offer colouring by a beets field, e.g. genre")
+    cmd.parser.add_option("--space", metavar="NAME", help="map another space (e.g. vibe)")
+    cmd.parser.add_option("--open", action="store_true", help="open the page in a browser")
+    return cmd
+
+
+def run_graph(rt: Runtime, lib, opts, args) -> None:
+    from . import graph
+
+    if opts.k < 1:
+        raise FatalError("-k must be at least 1")
+    space = rt.space_named(opts.space)
+    ids, X = rt.store.matrix(space)
+    items = {item.id: item for item in lib.items(args)}
+    rows = [r for r, iid in enumerate(ids.tolist()) if iid in items]
+    if len(rows) < 2:
+        raise FatalError(f"{len(rows)} matching track(s) have a vector in the {space.name} space; "
+                         "a map needs two or more (run `beet embed`)")
+    meta = []
+    for r in rows:
+        item = items[int(ids[r])]
+        row = {"id": item.id, "artist": item.artist, "title": item.title, "bpm": item.bpm,
+               "key": item.initial_key}
+        if opts.color_by:
+            value = item.get(opts.color_by)
+            row["color"] = ", ".join(map(str, value)) if isinstance(value, (list, tuple)) else (value or "")
+        meta.append(row)
+    payload = graph.build_payload(np.asarray(X[rows]), meta, k=min(opts.k, len(rows) - 1),
+                                  space=space.name, color_by=opts.color_by)
+    page = graph.render_html(payload, title=f"sonic map — {space.name} — {len(rows)} tracks")
+    out = os.path.abspath(opts.output)
+    with open(out, "w", encoding="utf-8") as f:
+        f.write(page)
+    ui.print_(f"wrote {out}: {len(rows)} tracks, {len(rows) * payload['k']} links, "
+              f"{payload['ncomm']} communities, {len(page.encode()) / 1e6:.1f} MB")
+    if opts.open:
+        import webbrowser
+
+        webbrowser.open("file://" + out)
+
+
+def export_vectors(rt: Runtime, lib, args, path: str, space_name: str | None) -> None:
+    """``beet embed --export FILE.json``: vectors with id, path, artist, title."""
+    space = rt.space_named(space_name)
+    ids, X = rt.store.matrix(space)
+    items = {item.id: item for item in lib.items(args)}
+    records = [{"id": int(iid), "path": displayable_path(items[iid].path), "artist": items[iid].artist,
+                "title": items[iid].title, "vector": [round(float(v), 6) for v in X[r]]}
+               for r, iid in enumerate(ids.tolist()) if iid in items]
+    with open(path, "w", encoding="utf-8") as f:
+        json.dump({"space": space.name, "backend": space.backend, "model": space.model,
+                   "dims": space.dims, "items": records}, f, ensure_ascii=False)
+    ui.print_(f"exported {len(records)} vectors ({space.name}, {space.dims} dims) to {path}")

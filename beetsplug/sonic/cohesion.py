@@ -1,0 +1,98 @@
+"""``beet cohesion``: how tight a set is, which track fits worst, what would fit better,
+and an order that flows. Works on any space's unit vectors."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+
+from . import analysis
+from .search import Hit, rank
+
+
+@dataclass
+class SetReport:
+    ids: np.ndarray           # (m,) the set's items that have vectors, in query order
+    missing: list[int]        # set items without a vector
+    X: np.ndarray             # (m, d) their unit vectors
+    cohesion: float
+    fit: np.ndarray           # (m,) cosine to the normalised centroid
+    scaled: np.ndarray        # (m,) fit min-max scaled within the set
+    baseline: np.ndarray      # cohesion of random same-size sets from the library
+    percentile: float         # share of random sets less cohesive than this one
+
+
+def rows_of(ids: np.ndarray, wanted: list[int]) -> tuple[np.ndarray, list[int]]:
+    """Row numbers of ``wanted`` ids in sorted ``ids`` (query order kept) and the absent ids."""
+    pos = np.searchsorted(ids, wanted)
+    rows, missing = [], []
+    for iid, p in zip(wanted, pos):
+        if p < ids.size and ids[p] == iid:
+            rows.append(int(p))
+        else:
+            missing.append(iid)
+    return np.array(rows, np.int64), missing
+
+
+def assess(ids: np.ndarray, X: np.ndarray, set_ids: list[int], *, trials: int = 500,
+           seed: int = 0) -> SetReport:
+    """Cohesion, per-track fit and the random-set baseline for a set of item ids."""
+    rows, missing = rows_of(ids, list(dict.fromkeys(set_ids)))
+    S = np.asarray(X[rows], np.float32)
+    fit = analysis.fit(S)
+    coh = analysis.cohesion(S)
+    baseline = analysis.random_set_cohesions(X, size=len(rows), trials=trials, seed=seed)
+    return SetReport(ids[rows], missing, S, coh, fit, analysis.scaled(fit), baseline,
+                     analysis.percentile_of(coh, baseline))
+
+
+def suggest(ids: np.ndarray, X: np.ndarray, report: SetReport, *, worst: int,
+            n: int = 3, within: list[int] | None = None) -> dict[int, list[Hit]]:
+    """For each of the ``worst`` fitting tracks, the ``n`` library tracks (not in the set)
+    closest to the centroid of the rest of the set -- what would fit in its place."""
+    out = {}
+    for i in np.argsort(report.fit, kind="stable")[:worst]:
+        rest = np.delete(report.X, i, axis=0)
+        if rest.shape[0] == 0:
+            continue
+        q = analysis.normalize(analysis.centroid(rest))
+        out[int(report.ids[i])] = rank(ids, X, q, n=n, exclude=report.ids.tolist(), within=within)
+    return out
+
+
+def flow(report: SetReport) -> tuple[np.ndarray, np.ndarray]:
+    """``(order (m,), similarity of each transition (m - 1,))`` for a set that flows."""
+    S = analysis.similarity_matrix(report.X)
+    order = analysis.flow_order(S)
+    return order, S[order[:-1], order[1:]]
+
+
+def markdown_matrix(S: np.ndarray, names: list[str]) -> str:
+    """The similarity matrix as a Markdown table with numbered tracks and a legend."""
+    m = len(names)
+    head = "| # | " + " | ".join(str(j + 1) for j in range(m)) + " |"
+    rule = "|---:|" + "---:|" * m
+    rows = [f"| {i + 1} | " + " | ".join("—" if i == j else f"{S[i, j]:.2f}" for j in range(m)) + " |"
+            for i in range(m)]
+    legend = [f"{i + 1}. {name}" for i, name in enumerate(names)]
+    return "\n".join([head, rule, *rows, "", *legend])
+
+
+def heatmap(S: np.ndarray, names: list[str], path: str) -> None:
+    """Draw the similarity matrix to a PNG (needs matplotlib)."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    m = len(names)
+    fig, ax = plt.subplots(figsize=(2 + 0.45 * m, 1.5 + 0.4 * m))
+    im = ax.imshow(S, cmap="viridis", vmin=min(0.0, float(S.min())), vmax=1.0)
+    ax.set_xticks(range(m), [str(i + 1) for i in range(m)])
+    ax.set_yticks(range(m), [f"{i + 1}. {n[:40]}" for i, n in enumerate(names)])
+    fig.colorbar(im, ax=ax, label="cosine similarity")
+    ax.set_title("track-to-track similarity")
+    fig.tight_layout()
+    fig.savefig(path, dpi=120)
+    plt.close(fig)

@@ -1,0 +1,70 @@
+"""The library as a map: a self-contained HTML page with a kNN graph on a canvas.
+
+``build_payload`` does the numeric work in Python (neighbours, isolation,
+hubs, communities, connectors, a starting layout) so the page only has to run
+the force simulation and draw. ``render_html`` inlines the data, script and
+style into one file that works offline and can be mailed.
+"""
+
+from __future__ import annotations
+
+import html
+import json
+from importlib import resources
+from typing import Any, Sequence
+
+import numpy as np
+
+from .. import analysis
+
+
+def build_payload(X: np.ndarray, meta: Sequence[dict[str, Any]], *, k: int = 4,
+                  space: str = "", color_by: str | None = None) -> dict[str, Any]:
+    """Everything the page draws. ``X`` ``(n, d)`` unit vectors; ``meta[i]`` the
+    tags of row i (``id``, ``artist``, ``title``, ``bpm``, ``key``, optional ``color``)."""
+    X = np.asarray(X, np.float32)
+    n = X.shape[0]
+    if n != len(meta):
+        raise ValueError(f"{n} vectors but {len(meta)} metadata rows")
+    if n < 2:
+        raise ValueError("a graph needs at least two items with vectors")
+    idx, sim = analysis.knn(X, k=k)
+    labels = analysis.communities(idx, sim)
+    indeg = analysis.in_degree(idx, n=n)
+    xy = analysis.layout_seed(X)
+    return {
+        "space": space,
+        "k": int(idx.shape[1]),
+        "n": n,
+        "id": [int(m["id"]) for m in meta],
+        "artist": [str(m.get("artist") or "") for m in meta],
+        "title": [str(m.get("title") or "") for m in meta],
+        "bpm": [round(float(m.get("bpm") or 0), 1) for m in meta],
+        "key": [str(m.get("key") or "") for m in meta],
+        "colorBy": color_by,
+        "color": [str(m.get("color") or "") for m in meta] if color_by else None,
+        "x": np.round(xy[:, 0], 4).tolist(),
+        "y": np.round(xy[:, 1], 4).tolist(),
+        "nbr": idx.ravel().tolist(),
+        "sim": np.round(sim.ravel().astype(float), 3).tolist(),
+        "iso": np.round(analysis.isolation(sim), 3).tolist(),
+        "indeg": indeg.tolist(),
+        "comm": labels.tolist(),
+        "ncomm": int(labels.max()) + 1,
+        "conn": np.round(analysis.connector_scores(idx, sim, labels), 3).tolist(),
+    }
+
+
+def script_safe_json(data: Any) -> str:
+    """JSON that cannot end a ``<script>`` element or start markup inside it."""
+    text = json.dumps(data, ensure_ascii=False, separators=(",", ":"))
+    for ch, esc in (("<", "\\u003c"), (">", "\\u003e"), ("&", "\\u0026"),
+                    ("\u2028", "\\u2028"), ("\u2029", "\\u2029")):
+        text = text.replace(ch, esc)
+    return text
+
+
+def render_html(payload: dict[str, Any], *, title: str = "beets-sonic map") -> str:
+    template = resources.files(__package__).joinpath("template.html").read_text(encoding="utf-8")
+    return (template.replace("{{TITLE}}", html.escape(title))
+            .replace("{{DATA}}", script_safe_json(payload)))
