@@ -92,3 +92,79 @@ def test_inputs_are_validated():
         A.cohesion(np.ones(3))
     with pytest.raises(ValueError, match="empty"):
         A.centroid(np.zeros((0, 3)))
+
+
+def two_clusters_and_a_bridge(seed=0, size=30, d=16, noise=0.05):
+    rng = np.random.default_rng(seed)
+    c1, c2 = A.normalize(rng.standard_normal(d)), A.normalize(rng.standard_normal(d))
+    X = np.vstack([c1 + noise * rng.standard_normal((size, d)),
+                   c2 + noise * rng.standard_normal((size, d)),
+                   [A.normalize(c1 + c2)]])
+    return X
+
+
+def test_planted_bridge_has_the_highest_connector_score():
+    X = two_clusters_and_a_bridge()
+    idx, sim = A.knn(X, k=4)
+    labels = A.communities(idx, sim)
+    assert labels.max() + 1 == 2
+    assert len(set(labels[:30])) == 1 and len(set(labels[30:60])) == 1
+    cs = A.connector_scores(idx, sim, labels)
+    assert int(np.argmax(cs)) == 60
+    assert cs[60] > 0.2 and np.sort(cs)[-2] < cs[60] - 0.05
+
+
+def test_communities_recover_separated_clusters():
+    rng = np.random.default_rng(5)
+    n, true = 1200, rng.integers(12, size=1200)
+    X = A.normalize(rng.standard_normal((12, 64))[true] + 0.5 * rng.standard_normal((n, 64)))
+    idx, sim = A.knn(X, k=4)
+    labels = A.communities(idx, sim)
+    sizes = np.bincount(labels)
+    # every community holds one true cluster; the 12 largest hold (almost) everything --
+    # a handful of stragglers whose kNN links only each other may form their own
+    purity = sum(np.bincount(true[labels == c]).max() for c in range(sizes.size)) / n
+    assert purity == 1.0
+    assert sizes[:12].sum() >= 0.98 * n and len(set(true[labels < 12])) == 12
+    assert np.all(np.diff(np.bincount(labels)) <= 0)  # numbered by size, largest first
+
+
+def test_in_degree_and_isolation():
+    X = two_clusters_and_a_bridge()
+    far = A.normalize(np.random.default_rng(9).standard_normal(16))
+    X = np.vstack([X, far])
+    idx, sim = A.knn(X, k=4)
+    deg = A.in_degree(idx, n=len(X))
+    assert deg.sum() == len(X) * 4 and deg[-1] == 0  # nobody lists the stranger
+    iso = A.isolation(sim)
+    assert int(np.argmax(iso)) == len(X) - 1 and iso.max() == 1.0
+
+
+def test_flow_order_walks_a_line():
+    angles = np.linspace(0, 1.2, 8)
+    X = np.stack([np.cos(angles), np.sin(angles)], axis=1)
+    perm = np.random.default_rng(2).permutation(8)
+    order = A.flow_order(A.similarity_matrix(X[perm]))
+    walked = perm[order]
+    assert walked.tolist() in (list(range(8)), list(range(7, -1, -1)))
+
+
+def test_two_opt_never_lengthens_the_greedy_path():
+    rng = np.random.default_rng(4)
+    X = A.normalize(rng.standard_normal((25, 6)))
+    S = A.similarity_matrix(X)
+    order = A.flow_order(S)
+    assert sorted(order.tolist()) == list(range(25))
+    greedy = [0]
+    for _ in range(24):
+        d = np.where(np.isin(np.arange(25), greedy), np.inf, 1 - S[greedy[-1]])
+        greedy.append(int(np.argmin(d)))
+    assert A.path_length(1 - S, order) <= A.path_length(1 - S, np.array(greedy)) + 1e-9
+
+
+def test_layout_seed_separates_clusters():
+    X = two_clusters_and_a_bridge()
+    P = A.layout_seed(X)
+    assert P.shape == (61, 2) and np.abs(P).max() <= 1.05
+    gap = np.linalg.norm(P[:30].mean(0) - P[30:60].mean(0))
+    assert gap > 3 * max(P[:30].std(0).max(), P[30:60].std(0).max())

@@ -360,13 +360,53 @@ def cohesion_command() -> ui.Subcommand:
     cmd.parser.add_option("--matrix", action="store_true",
                           help="print the similarity matrix as a Markdown table")
     cmd.parser.add_option("--heatmap", metavar="FILE.png", help="draw the similarity matrix (needs matplotlib)")
+    cmd.parser.add_option("--playlist", metavar="FILE|NAME",
+                          help="judge the tracks of an M3U playlist (a path, or a name in the playlist "
+                               "plugin's playlist_dir), in its order")
     return cmd
+
+
+def read_m3u(path: str) -> list[bytes]:
+    """The entries of an M3U file as normalised absolute paths, in order."""
+    base = os.path.dirname(os.path.abspath(path))
+    out = []
+    with open(path, encoding="utf-8", errors="surrogateescape") as f:
+        for line in f:
+            line = line.strip().lstrip("\ufeff")
+            if line and not line.startswith("#"):
+                out.append(os.fsencode(os.path.normpath(os.path.join(base, os.path.expanduser(line)))))
+    return out
+
+
+def playlist_items(lib, ref: str) -> list:
+    """Items of an M3U playlist given by path or by name in ``playlist: playlist_dir``.
+
+    Matched on absolute paths in our own code: beets 2.14's ``playlist:`` query
+    misses items stored inside the library directory (beets issue #6784).
+    """
+    from beets import config
+
+    candidates = [os.path.expanduser(ref)]
+    if config["playlist"]["playlist_dir"].exists():
+        folder = config["playlist"]["playlist_dir"].as_filename()
+        candidates += [os.path.join(folder, ref), os.path.join(folder, ref + ".m3u")]
+    path = next((c for c in candidates if os.path.isfile(c)), None)
+    if path is None:
+        raise FatalError(f"no playlist file {ref!r} (looked at: {', '.join(candidates)})")
+    wanted = read_m3u(path)
+    by_path = {os.path.normpath(item.path): item for item in lib.items()}
+    found = [by_path[p] for p in wanted if p in by_path]
+    if not found:
+        raise FatalError(f"none of the {len(wanted)} tracks in {path} is in the beets library")
+    if len(found) < len(wanted):
+        ui.print_(f"note: {len(wanted) - len(found)} of {len(wanted)} playlist entries are not in the library")
+    return found
 
 
 def run_cohesion(rt: Runtime, lib, opts, args) -> None:
     from . import cohesion
 
-    items = list(lib.items(args))
+    items = playlist_items(lib, opts.playlist) if opts.playlist else list(lib.items(args))
     if len(items) < 2:
         raise FatalError(f"cohesion needs at least two tracks; {len(items)} match "
                          f"{' '.join(args) or 'the query'!r}")

@@ -1,0 +1,242 @@
+"""`beet cohesion` and `beet graph` on a real library of generated audio, and the map in a
+real headless Chromium."""
+
+from __future__ import annotations
+
+import json
+import shutil
+from pathlib import Path
+
+import pytest
+
+from beetsplug.sonic import synth
+
+from .browser import Page, browser  # noqa: F401  (fixture)
+from .conftest import family_of
+
+ARTIFACTS = Path(__file__).resolve().parents[1] / "artifacts"
+XSS_SCRIPT = "</script><script>alert(1)</script>"
+XSS_IMG = '"><img src=x onerror="window.__pwned=1;alert(2)">'
+
+
+def fit_lines(out: str) -> list[str]:
+    return [line for line in out.splitlines() if "%" in line and " - " in line]
+
+
+def test_planted_outlier_is_listed_first(family_library):
+    res = family_library("cohesion", "title:Acid Study", ",", "title:Pads Study 3")
+    first_line, *rest = res.stdout.splitlines()
+    assert first_line.startswith("cohesion ") and "random 6-track sets" in first_line
+    lines = fit_lines(res.stdout)
+    assert len(lines) == 6
+    assert lines[0].endswith("Pads Study 3") and "  0%" in lines[0]
+    assert "100%" in lines[-1]
+
+
+def test_family_set_beats_random_sets(family_library):
+    res = json.loads(family_library("cohesion", "--json", "title:Breaks Study").stdout)
+    assert res["percentile"] >= 95 and res["cohesion"] > res["random_median"]
+    mixed = json.loads(family_library("cohesion", "--json", "title:Study 1").stdout)
+    assert mixed["cohesion"] < res["cohesion"]
+    assert [t["fit"] for t in mixed["tracks"]] == sorted(t["fit"] for t in mixed["tracks"])
+
+
+def test_suggest_proposes_the_same_family(family_library):
+    # four of five acid tracks plus one pad: the pad's replacement is the fifth acid track
+    res = json.loads(family_library("cohesion", "--json", "--suggest", "--worst", "1",
+                                    "title:Acid Study", "^title:Acid Study 5", ",",
+                                    "title:Pads Study 2").stdout)
+    ids = family_library.ids()
+    (worst, hits), = res["suggestions"].items()
+    assert int(worst) == ids["Pads Study 2"]
+    assert hits[0]["id"] == ids["Acid Study 5"]
+    text = family_library("cohesion", "--suggest", "--worst", "1", "title:Acid Study",
+                          "^title:Acid Study 5", ",", "title:Pads Study 2").stdout
+    assert "instead of Pads Unit" in text and "Acid Study 5" in text.split("better fits:")[1]
+
+
+def test_order_keeps_families_together(family_library, tmp_path):
+    query = ["title:Study 1", ",", "title:Study 2", ",", "title:Study 3"]
+    m3u = tmp_path / "flow.m3u"
+    res = json.loads(family_library("cohesion", "--json", "--order", "--m3u", m3u, *query).stdout)
+    titles = {v: k for k, v in family_library.ids().items()}
+    families = [family_of(titles[i]) for i in res["order"]]
+    changes = sum(a != b for a, b in zip(families, families[1:]))
+    assert len(families) == 12 and changes == 3, families
+    written = [line for line in m3u.read_text().splitlines() if line.startswith("#EXTINF")]
+    assert [line.split(" - ", 1)[1] for line in written] == [titles[i] for i in res["order"]]
+    assert len(res["transitions"]) == 11
+
+
+def test_matrix_and_heatmap(family_library, tmp_path):
+    png = tmp_path / "heat.png"
+    out = family_library("cohesion", "--matrix", "--heatmap", png, "title:Plucks Study").stdout
+    table = out.split("\n| # |", 1)[1]
+    rows = [line for line in table.splitlines() if line.startswith("| ")]
+    assert len(rows) == 5 and rows[0].count("|") == 7
+    assert "1. Plucks Unit" in out
+    assert png.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+
+
+def test_cohesion_needs_two_tracks(family_library):
+    res = family_library("cohesion", "title:Acid Study 1", check=False)
+    assert res.returncode != 0 and "at least two tracks" in res.output
+
+
+def test_cohesion_of_an_m3u_playlist(family_library, tmp_path):
+    paths = family_library("ls", "-p", "title:Pads Study").stdout.splitlines()
+    pdir = tmp_path / "playlists"
+    pdir.mkdir()
+    (pdir / "warmup.m3u").write_text("#EXTM3U\n" + "\n".join(paths[:3]) + "\n/not/in/library.mp3\n")
+    res = family_library("cohesion", "--json", "--playlist", pdir / "warmup.m3u")
+    data = json.loads(res.stdout.splitlines()[-1])
+    assert data["tracks_in_set"] == 3
+    assert {family_of(t["title"]) for t in data["tracks"]} == {"pads"}
+    assert "1 of 4 playlist entries are not in the library" in res.stdout
+
+
+def test_cohesion_with_the_playlist_plugin_query(tmp_path, family_audio):
+    """`playlist:NAME` from beets' own plugin, for files imported in place (beets 2.14
+    matches playlist queries only against paths outside its music directory, #6784)."""
+    from .helpers import Beet
+
+    music = tmp_path / "crate"
+    music.mkdir()
+    files = sorted(family_audio.glob("breaks_*"))[:3] + sorted(family_audio.glob("acid_*"))[:1]
+    for p in files:
+        shutil.copy(p, music)
+    beet = Beet(tmp_path / "home")
+    beet.config["import"]["copy"] = False
+    pdir = tmp_path / "playlists"
+    pdir.mkdir()
+    (pdir / "peak.m3u").write_text("\n".join(str(music / p.name) for p in files) + "\n")
+    beet.config["plugins"] = ["sonic", "playlist"]
+    beet.config["playlist"] = {"playlist_dir": str(pdir)}
+    beet.write_config()
+    beet("import", music)
+    data = json.loads(beet("cohesion", "--json", "playlist:peak").stdout)
+    assert data["tracks_in_set"] == 4
+    assert family_of(data["tracks"][0]["title"]) == "acid"  # the odd one out first
+    by_name = json.loads(beet("cohesion", "--json", "--playlist", "peak").stdout)
+    assert by_name["tracks"] == data["tracks"]
+
+
+# --- beet graph -------------------------------------------------------------------------
+
+
+@pytest.fixture(scope="module")
+def map_library(tmp_path_factory, family_audio):
+    """The family tracks plus two with hostile titles."""
+    from .helpers import Beet
+
+    tmp = tmp_path_factory.mktemp("map")
+    incoming = tmp / "in"
+    incoming.mkdir()
+    for p in sorted(family_audio.iterdir()):
+        shutil.copy(p, incoming)
+    for i, title in enumerate((XSS_SCRIPT, XSS_IMG)):
+        path = incoming / f"xss{i}.mp3"
+        synth.write(str(path), synth.render(synth.spec("plucks", 60 + i), 20.0))
+        synth.tag(str(path), artist=f"Hostile {i} <b>&amp;", title=title, genre="Folk", bpm=90, key="Am")
+    beet = Beet(tmp / "home")
+    beet("import", incoming)
+    out = tmp / "map.html"
+    res = beet("graph", "-o", out, "--color-by", "genres")
+    assert "22 tracks, 88 links" in res.stdout
+    return beet, out
+
+
+def test_graph_html_is_self_contained_and_escaped(map_library):
+    _, out = map_library
+    text = out.read_text()
+    assert "<script src" not in text and "<link" not in text
+    assert "http://" not in text and "https://" not in text
+    assert XSS_SCRIPT not in text and "<img src=x" not in text
+    assert text.count("</script>") == 2  # the data block and the program, nothing injected
+
+
+def test_graph_page_in_chromium(map_library, browser):  # noqa: F811
+    beet, out = map_library
+    page = Page(browser, out.as_uri())
+    try:
+        stable_ms = page.wait_stable()
+        data = page.js("JSON.parse(document.getElementById('sonic-data').textContent)")
+        assert page.js("__sonic.n") == 22 == data["n"]
+        assert page.js("__sonic.drawn") == 22
+        assert page.errors == [] and page.dialogs == []
+        assert page.requests == [out.as_uri()]  # nothing but the file itself
+        assert page.js("typeof window.__pwned") == "undefined"
+
+        # hover shows the right tooltip
+        i = data["title"].index("Acid Study 2")
+        x, y = page.js(f"__sonic.screenOf({i})")
+        page.page.mouse.move(x, y)
+        page.page.wait_for_timeout(100)
+        tip = page.page.inner_text("#tip")
+        assert "Acid Study 2" in tip and data["artist"][i] in tip and "BPM" in tip
+        nbr_lines = tip.split("nearest neighbours:")[1].strip().splitlines()
+        assert len(nbr_lines) == 4
+        first_nbr = data["nbr"][i * 4]
+        assert nbr_lines[0].startswith(f"{data['sim'][i * 4]:.3f}") and data["title"][first_nbr] in nbr_lines[0]
+
+        # the hostile titles show as text and run nothing
+        j = data["title"].index(XSS_IMG)
+        x, y = page.js(f"__sonic.screenOf({j})")
+        page.page.mouse.move(x, y)
+        page.page.wait_for_timeout(100)
+        assert XSS_IMG in page.page.inner_text("#tip")
+        assert page.js("document.querySelectorAll('img').length") == 0
+
+        # click isolates a neighbourhood; the search box finds a track
+        page.page.mouse.click(*page.js(f"__sonic.screenOf({i})"))
+        assert page.js("__sonic.selected()") == i
+        page.page.fill("#search", "breaks study 4")
+        assert page.page.inner_text("#found") == "1 found"
+        assert data["title"][page.js("__sonic.selected()")] == "Breaks Study 4"
+        page.page.keyboard.press("Escape")
+
+        # switching the colour mode changes the drawing and the legend
+        before = page.js("document.getElementById('map').toDataURL()")
+        legend_before = page.page.inner_text("#legend")
+        page.page.select_option("#mode", "connectors")
+        page.page.wait_for_timeout(100)
+        assert page.js("__sonic.mode()") == "connectors"
+        assert page.js("document.getElementById('map').toDataURL()") != before
+        assert page.page.inner_text("#legend") != legend_before
+        page.page.select_option("#mode", "field")
+        page.page.wait_for_timeout(100)
+        assert "Acid Techno" in page.page.inner_text("#legend")
+        assert page.errors == [] and page.dialogs == []
+        assert stable_ms < 10_000
+    finally:
+        page.close()
+
+
+def test_graph_screenshot_artifact(map_library, browser):  # noqa: F811
+    """A fresh page of the demo-style library, saved for a person to look at."""
+    _, out = map_library
+    page = Page(browser, out.as_uri())
+    try:
+        page.wait_stable()
+        data = page.js("JSON.parse(document.getElementById('sonic-data').textContent)")
+        i = data["title"].index("Breaks Study 3")
+        page.page.mouse.move(*page.js(f"__sonic.screenOf({i})"))
+        page.page.wait_for_timeout(100)
+        ARTIFACTS.mkdir(exist_ok=True)
+        shot = ARTIFACTS / "graph-families.png"
+        page.page.screenshot(path=str(shot))
+        assert shot.stat().st_size > 10_000
+        assert page.errors == []
+    finally:
+        page.close()
+
+
+def test_export_vectors(map_library, tmp_path):
+    beet, _ = map_library
+    out = tmp_path / "v.json"
+    beet("embed", "--export", out, "genres:Ambient")
+    data = json.loads(out.read_text())
+    assert data["space"] == "spectral" and data["dims"] == 156
+    assert len(data["items"]) == 5
+    assert {"id", "path", "artist", "title", "vector"} <= set(data["items"][0])
+    assert abs(sum(v * v for v in data["items"][0]["vector"]) - 1) < 1e-4
