@@ -136,12 +136,12 @@ def top_k(scores: np.ndarray, k: int) -> np.ndarray:
     return part[np.lexsort((part, -scores[part]))]
 
 
-def knn(X: np.ndarray, *, k: int, block: int = 2048, exclude_self: bool = True,
+def knn(X: np.ndarray, *, k: int, block: int | None = None, exclude_self: bool = True,
         Y: np.ndarray | None = None) -> tuple[np.ndarray, np.ndarray]:
     """k nearest rows of ``X`` for each row of ``Y`` (default ``X``), by cosine.
 
     Computed in blocks of ``block`` query rows so memory stays
-    ``O(block * n)``. Returns ``(indices (m, k) int64, similarities (m, k))``,
+    ``O(block * n)`` (default: as many rows as keep a block near 256 MB). Returns ``(indices (m, k) int64, similarities (m, k))``,
     best first. With ``exclude_self`` (only when ``Y`` is ``X``) an item is not
     its own neighbour.
     """
@@ -152,6 +152,8 @@ def knn(X: np.ndarray, *, k: int, block: int = 2048, exclude_self: bool = True,
     k = min(int(k), n - 1 if self_mode else n)
     if k < 1:
         return np.zeros((m, 0), np.int64), np.zeros((m, 0), np.float32)
+    if block is None:
+        block = int(np.clip((64 << 20) // max(n, 1), 64, 4096))
     idx = np.empty((m, k), np.int64)
     sim = np.empty((m, k), np.float32)
     for start in range(0, m, block):
