@@ -16,6 +16,7 @@ class SonicPlugin(BeetsPlugin):
     def __init__(self, name: str = "sonic"):
         super().__init__(name)
         self.config.add(DEFAULTS)
+        self.config["gemini"]["api_key"].redact = True
         self._runtime: cli.Runtime | None = None
         if self.config["auto"].get(bool):
             self.import_stages = [self.imported]
@@ -24,6 +25,7 @@ class SonicPlugin(BeetsPlugin):
                       "item_reflinked"):
             self.register_listener(event, self.item_relocated)
         self.register_listener("after_write", self.after_write)
+        self.register_listener("import", self.import_done)
         self.register_listener("cli_exit", self.cli_exit)
 
     def runtime(self, lib) -> cli.Runtime:
@@ -44,6 +46,9 @@ class SonicPlugin(BeetsPlugin):
 
     def after_write(self, item, path) -> None:
         cli.follow_file(self.runtime(item._db), item, path, path)
+
+    def import_done(self, lib, paths) -> None:
+        cli.finish_import(self.runtime(lib), lib)
 
     def cli_exit(self, lib) -> None:
         if self._runtime is not None:

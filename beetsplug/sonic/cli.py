@@ -32,6 +32,7 @@ class Runtime:
         self._settings: Settings | None = None
         self._store: Store | None = None
         self._backend = None
+        self.deferred: list[int] = []  # items imported for a hosted backend, embedded at the end
 
     @property
     def settings(self) -> Settings:
@@ -49,7 +50,12 @@ class Runtime:
     @property
     def backend(self):
         if self._backend is None:
-            self._backend = get_backend(self.settings.backend, **self.settings.backend_options())
+            options = self.settings.backend_options()
+            if self.settings.hosted:
+                options["log"] = lambda msg: self.log.info("{}", msg)
+            self._backend = get_backend(self.settings.backend, **options)
+            self.log.debug("using the {} backend ({})", self.settings.backend,
+                           self.settings.backend_reason)
         return self._backend
 
     def audio_space(self, *, rebuild: bool = False) -> Space:
@@ -123,20 +129,59 @@ def _describe_failure(path: bytes, reason: str) -> str:
 
 
 def embed_imported(rt: Runtime, items: list) -> None:
-    """The import stage: embed a task's new items; a bad file never stops the import."""
+    """The import stage: embed a task's new items; a bad file never stops the import.
+
+    With a hosted backend nothing waits on the network here: the items are
+    remembered and embedded when the import is over (``finish_import``), so the
+    importer's questions are never held up by a rate limit.
+    """
     if not items:
         return
     try:
+        if rt.settings.hosted:
+            rt.deferred.extend(item.id for item in items)
+            return
         space = rt.audio_space()
         todo, _ = indexer.plan(rt.store, space, items)
         report = indexer.embed_items(rt.store, space, rt.backend, todo, workers=1)
     except FatalError as exc:
         rt.log.error("not embedding imported items: {}", exc)
         return
-    for _, path, reason in report.failed:
-        rt.log.warning("could not embed {}", _describe_failure(path, reason))
+    _log_failures(rt, report)
     if report.embedded:
         rt.log.info("embedded {} new item(s) in the {} space", report.embedded, space.name)
+
+
+def _log_failures(rt: Runtime, report) -> None:
+    for _, path, reason in report.failed:
+        rt.log.warning("could not embed {}", _describe_failure(path, reason))
+
+
+def finish_import(rt: Runtime, lib) -> None:
+    """After ``beet import``: embed what a hosted backend was handed during it."""
+    if not rt.deferred:
+        return
+    ids, rt.deferred = rt.deferred, []
+    if rt.settings.hosted_import == "later":
+        ui.print_(f"sonic: {len(ids)} new item(s) wait for `beet embed` ({rt.settings.backend})")
+        return
+    items = [item for item in (lib.get_item(i) for i in ids) if item is not None]
+    try:
+        space = rt.audio_space()
+        todo, _ = indexer.plan(rt.store, space, items)
+        ui.print_(f"sonic: embedding {len(todo)} imported item(s) with {rt.settings.backend} "
+                  f"(Ctrl-C leaves the rest to `beet embed`)")
+        with Progress(len(todo), "embed") as bar:
+            report = indexer.embed_items(rt.store, space, rt.backend, todo,
+                                         on_outcome=lambda out: bar.advance(failed=bool(out.error)))
+    except FatalError as exc:
+        rt.log.error("not embedding imported items: {}", exc)
+        return
+    _log_failures(rt, report)
+    ui.print_(f"sonic: embedded {report.embedded}, failed {len(report.failed)}"
+              + (" (interrupted: run `beet embed` for the rest)" if report.interrupted else ""))
+    if report.fatal:
+        rt.log.error("{}", report.fatal)
 
 
 def forget_item(rt: Runtime, item) -> None:
@@ -216,6 +261,13 @@ def run_embed(rt: Runtime, lib, opts, args) -> None:
     workers = opts.workers if opts.workers is not None else rt.settings.workers
     workers = workers or os.cpu_count() or 1
     ui.print_(f"{space.name}: {len(todo)} to embed, {current} up to date")
+    if rt.settings.hosted and todo:
+        g = rt.settings.gemini
+        requests = rt.backend.requests_for(len(todo))
+        seconds = requests * g.min_interval / g.concurrency if g.min_interval else 0
+        ui.print_(f"  {requests} request(s) to {g.model}, {rt.backend.batch_size} clip(s) each; at one "
+                  f"request per {g.min_interval:g} s that is about {_duration(seconds)} "
+                  "(lower `gemini: min_interval` on a paid tier)")
     if opts.dry_run or not todo:
         return
     with Progress(len(todo), "embed") as bar:
@@ -238,15 +290,22 @@ def run_embed(rt: Runtime, lib, opts, args) -> None:
     if report.interrupted:
         raise ui.UserError(f"sonic: interrupted; {report.embedded} finished item(s) are saved. "
                            "Run `beet embed` again to continue.")
+    if report.fatal:
+        raise ui.UserError(f"sonic: stopped: {report.fatal}")
+
+
+def _duration(seconds: float) -> str:
+    seconds = int(round(seconds))
+    if seconds < 90:
+        return f"{seconds} s"
+    h, rest = divmod(seconds, 3600)
+    return f"{h} h {rest // 60} min" if h else f"{rest // 60} min"
 
 
 def show_status(rt: Runtime, lib, args, *, as_json: bool) -> None:
     items = list(lib.items(args))
-    spaces = rt.store.spaces()
-    if not spaces:
-        ui.print_(f"no spaces yet in {rt.store.path}: run `beet embed`")
-        return
-    for space in spaces:
+    rt.audio_space()  # the configured backend's space is always listed, if only as missing
+    for space in rt.store.spaces():
         st = indexer.status(rt.store, space, items)
         if as_json:
             ui.print_(json.dumps({"space": space.name, "backend": space.backend, "dims": space.dims,

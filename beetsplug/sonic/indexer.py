@@ -16,6 +16,8 @@ import os
 import signal
 import time
 import traceback
+from collections import deque
+from concurrent.futures import FIRST_COMPLETED, ThreadPoolExecutor, wait
 from dataclasses import dataclass, field
 from typing import Any, Callable, Iterable, Sequence
 
@@ -23,7 +25,7 @@ import numpy as np
 
 from . import analysis
 from .backends import Backend, get_backend
-from .errors import ItemError
+from .errors import FatalError, ItemError
 from .store import Entry, Space, SpaceSpec, Store
 
 def space_spec(backend: Backend) -> SpaceSpec:
@@ -121,6 +123,7 @@ class Report:
     up_to_date: int = 0
     failed: list[tuple[int, bytes, str]] = field(default_factory=list)
     interrupted: bool = False
+    fatal: FatalError | None = None  # the run stopped early (bad key, daily quota...)
     seconds: float = 0.0
 
 
@@ -146,11 +149,10 @@ def compute(backend: Backend, item_id: int, path: bytes) -> Outcome:
         if out.raw.size != backend.dims or not np.all(np.isfinite(out.raw)):
             raise ItemError(f"backend returned a bad vector ({out.raw.size} values, "
                             f"expected {backend.dims} finite)")
-    except ItemError as exc:
-        out.raw, out.error = None, str(exc)
-    except Exception as exc:  # a bug or an unforeseen file: one track, not the run
-        out.raw, out.error = None, f"unexpected {type(exc).__name__}: {exc}"
-        out.detail = traceback.format_exc()
+    except FatalError:
+        raise
+    except Exception as exc:  # ItemError, or a bug / an unforeseen file: one track, not the run
+        return _failure(item_id, path, out.state, exc)
     return out
 
 
@@ -159,7 +161,80 @@ def _compute_in_worker(task: tuple[int, bytes]) -> Outcome:
     return compute(_BACKEND, *task)
 
 
+def _failure(item_id: int, path: bytes, state, exc: BaseException) -> Outcome:
+    if isinstance(exc, ItemError):
+        return Outcome(item_id, path, error=str(exc), state=state)
+    return Outcome(item_id, path, error=f"unexpected {type(exc).__name__}: {exc}", state=state,
+                   detail="".join(traceback.format_exception(exc)))
+
+
+def _hosted_outcomes(backend: Backend, tasks: list[tuple[int, bytes]], workers: int):
+    """Prepare clips ahead in threads while rate-limited requests are in flight.
+
+    Up to ``concurrency`` requests of ``tracks_per_request`` tracks each; the
+    preparation runs at most a few batches ahead so memory stays bounded. A
+    FatalError from a request stops the run after the other requests in flight
+    have been collected (they are paid for).
+    """
+    per_request = max(1, backend.batch_size // len(backend.positions))
+    lookahead = per_request * backend.concurrency * 2 + max(workers, 1)
+    todo = iter(tasks)
+    prepping: deque = deque()
+    batch: list = []
+    sending: dict = {}
+    fatal: FatalError | None = None
+    prep_pool = ThreadPoolExecutor(max(workers, 1), thread_name_prefix="sonic-prepare")
+    send_pool = ThreadPoolExecutor(backend.concurrency, thread_name_prefix="sonic-send")
+    try:
+        while True:
+            while fatal is None and len(prepping) < lookahead:
+                task = next(todo, None)
+                if task is None:
+                    break
+                state = file_state(task[1])
+                prepping.append((task, state, prep_pool.submit(backend.prepare, os.fsdecode(task[1]))))
+            while prepping and prepping[0][2].done():
+                task, state, fut = prepping.popleft()
+                if fut.exception() is not None:
+                    yield _failure(*task, state, fut.exception())
+                else:
+                    batch.append((task, state, fut.result()))
+            full = len(batch) >= per_request or (batch and not prepping)
+            if fatal is None and full and len(sending) < backend.concurrency:
+                chunk, batch = batch[:per_request], batch[per_request:]
+                sending[send_pool.submit(backend.send, [c for _, _, c in chunk])] = chunk
+                continue
+            if not sending and (fatal is not None or not prepping):
+                break
+            waitable = list(sending) + ([prepping[0][2]] if prepping and fatal is None else [])
+            done, _ = wait(waitable, timeout=0.5, return_when=FIRST_COMPLETED)
+            for fut in done:
+                chunk = sending.pop(fut, None)
+                if chunk is None:
+                    continue
+                try:
+                    results = fut.result()
+                except FatalError as exc:
+                    fatal = fatal or exc
+                    continue
+                except Exception as exc:
+                    results = [exc] * len(chunk)
+                for (task, state, _), result in zip(chunk, results):
+                    if isinstance(result, BaseException):
+                        yield _failure(*task, state, result)
+                    else:
+                        yield Outcome(task[0], task[1], raw=np.asarray(result, np.float32), state=state)
+        if fatal is not None:
+            raise fatal
+    finally:
+        prep_pool.shutdown(wait=False, cancel_futures=True)
+        send_pool.shutdown(wait=False, cancel_futures=True)
+
+
 def _outcomes(backend: Backend, tasks: list[tuple[int, bytes]], workers: int, options: dict):
+    if backend.PARALLEL == "hosted":
+        yield from _hosted_outcomes(backend, tasks, workers)
+        return
     if workers <= 1 or len(tasks) <= 1 or backend.PARALLEL != "process":
         for task in tasks:
             yield compute(backend, *task)
@@ -208,6 +283,8 @@ def embed_items(store: Store, space: Space, backend: Backend, items: Sequence[An
                 on_outcome(out)
     except KeyboardInterrupt:
         report.interrupted = True
+    except FatalError as exc:
+        report.fatal = exc
     finally:
         report.seconds = time.monotonic() - start
         restandardize(store, space, backend)

@@ -6,6 +6,7 @@ import os
 from dataclasses import dataclass
 
 from .errors import FatalError
+from .gemini import GeminiSettings, find_key, missing_key_error
 from .store import default_path
 
 DEFAULT_FORMAT = "$sonic_score  $artist - $title  [$bpm BPM, $initial_key]"
@@ -13,27 +14,61 @@ DEFAULT_FORMAT = "$sonic_score  $artist - $title  [$bpm BPM, $initial_key]"
 #: The ``sonic:`` defaults; every key is documented in docs/configuration.md.
 DEFAULTS = {
     "auto": True,
-    "backend": "spectral",
+    "backend": "auto",
     "sidecar": "",
     "segment": 30.0,
     "positions": [0.5],
     "workers": 0,
     "format": DEFAULT_FORMAT,
+    "hosted_import": "after",
+    "gemini": {
+        "api_key": "",
+        "model": "gemini-embedding-2-preview",
+        "text_model": "gemini-embedding-001",
+        "chat_model": "gemini-2.5-flash",
+        "dims": 768,
+        "api_version": "v1beta",
+        "base_url": "",
+        "segment": 80.0,
+        "timeout": 120.0,
+        "min_interval": 3.0,
+        "concurrency": 1,
+        "batch_size": 4,
+        "retries": 4,
+        "backoff": 30.0,
+        "max_backoff": 300.0,
+    },
 }
+
+#: Matryoshka sizes the Gemini embedding models accept.
+GEMINI_DIMS = (128, 256, 512, 768, 1536, 3072)
 
 
 @dataclass(frozen=True)
 class Settings:
     auto: bool
-    backend: str
+    backend: str            # resolved: never "auto"
+    backend_reason: str     # why this backend (for "auto")
     sidecar: str
     segment: float
     positions: tuple[float, ...]
     workers: int
     format: str
+    hosted_import: str
+    gemini_segment: float
+    gemini: GeminiSettings | None  # None when no key is configured
 
-    def backend_options(self) -> dict:
+    def backend_options(self, name: str | None = None) -> dict:
+        name = name or self.backend
+        if name == "gemini":
+            if self.gemini is None:
+                raise missing_key_error()
+            return {"segment": self.gemini_segment, "positions": self.positions, "gemini": self.gemini}
         return {"segment": self.segment, "positions": self.positions}
+
+    @property
+    def hosted(self) -> bool:
+        return self.backend == "gemini"
 
 
 def _fail(key: str, why: str) -> FatalError:
@@ -65,12 +100,65 @@ def from_config(view, *, library_path: str) -> Settings:
         raise _fail("workers", "must be 0 (one per core) or more")
     sidecar = str(view["sidecar"].get() or "") or default_path(library_path)
     sidecar = os.path.abspath(os.path.expanduser(sidecar))
+    gemini = _gemini(view["gemini"])
+    backend, reason = _choose_backend(str(view["backend"].get()), gemini)
+    if backend == "gemini" and gemini is None:
+        raise missing_key_error()
+    hosted_import = str(view["hosted_import"].get())
+    if hosted_import not in ("after", "later"):
+        raise _fail("hosted_import", "must be `after` (embed once the import is done) or `later`")
+    gsegment = _number(view["gemini"]["segment"], "gemini: segment")
+    if not 1.0 <= gsegment <= 80.0:
+        raise _fail("gemini: segment", "the Gemini model takes 1 to 80 s of audio")
     return Settings(
         auto=bool(view["auto"].get()),
-        backend=str(view["backend"].get()),
+        backend=backend,
+        backend_reason=reason,
         sidecar=sidecar,
         segment=segment,
         positions=positions,
         workers=workers,
         format=str(view["format"].get()),
+        hosted_import=hosted_import,
+        gemini_segment=gsegment,
+        gemini=gemini,
     )
+
+
+def _number(view, key: str, *, integer: bool = False) -> float:
+    try:
+        value = view.get()
+        return int(value) if integer else float(value)
+    except (TypeError, ValueError):
+        raise _fail(key, "must be a number") from None
+
+
+def _gemini(view) -> GeminiSettings | None:
+    """Gemini settings, or None when no API key is configured anywhere."""
+    key = find_key(str(view["api_key"].get() or ""))
+    if not key:
+        return None
+    dims = int(_number(view["dims"], "gemini: dims", integer=True))
+    if dims not in GEMINI_DIMS:
+        raise _fail("gemini: dims", f"must be one of {', '.join(map(str, GEMINI_DIMS))}")
+    values = {name: _number(view[name], f"gemini: {name}")
+              for name in ("timeout", "min_interval", "backoff", "max_backoff")}
+    ints = {name: int(_number(view[name], f"gemini: {name}", integer=True))
+            for name in ("concurrency", "batch_size", "retries")}
+    if values["timeout"] <= 0 or values["min_interval"] < 0:
+        raise _fail("gemini: timeout", "timeout must be positive and min_interval not negative")
+    if not 1 <= ints["batch_size"] <= 100 or ints["concurrency"] < 1 or ints["retries"] < 0:
+        raise _fail("gemini: batch_size", "batch_size 1-100, concurrency >= 1, retries >= 0")
+    return GeminiSettings(
+        api_key=key, model=str(view["model"].get()), text_model=str(view["text_model"].get()),
+        chat_model=str(view["chat_model"].get()), dims=dims,
+        api_version=str(view["api_version"].get()), base_url=str(view["base_url"].get() or ""),
+        **values, **ints)
+
+
+def _choose_backend(name: str, gemini: GeminiSettings | None) -> tuple[str, str]:
+    if name != "auto":
+        return name, f"backend: {name} in the config"
+    if gemini is not None:
+        return "gemini", "auto: a Gemini API key is configured"
+    return "spectral", "auto: no Gemini API key, so the local spectral backend"

@@ -27,13 +27,16 @@ from ..errors import FatalError
 #: dependencies of one backend never burden another).
 _MODULES = {
     "spectral": "beetsplug.sonic.backends.spectral",
+    "gemini": "beetsplug.sonic.backends.gemini",
 }
 
 
 class Backend(ABC):
     NAME: ClassVar[str]
     KIND: ClassVar[str] = "audio"
-    #: "process": CPU-bound, run in worker processes; "thread": I/O-bound.
+    #: "process": CPU-bound, run in worker processes. "hosted": ``prepare(path)``
+    #: runs ahead in threads and ``send(batch)`` makes one rate-limited request
+    #: for several tracks (see backends/gemini.py).
     PARALLEL: ClassVar[str] = "process"
     standardize: ClassVar[bool] = True
 

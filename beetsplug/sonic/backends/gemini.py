@@ -1,0 +1,113 @@
+"""``gemini``: Google's ``gemini-embedding-2-preview`` embeds a clip from the middle of
+each track (hosted; needs an API key).
+
+The work is split so decoding overlaps with waiting on the rate limit:
+``prepare(path)`` decodes and encodes the clip(s) locally (run ahead in threads
+by the indexer) and ``send(batch)`` embeds several tracks in one request, one
+Content per clip (several parts in one Content would fuse into ONE vector).
+With several ``positions`` each track sends one clip per position and the
+vectors are averaged.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from ..audio import encode_clip, load_segments
+from ..errors import ItemError
+from ..gemini import Client, GeminiSettings
+from .base import Backend
+
+CLIP_SR = 16000       # the model listens at 16 kHz; more would only cost upload time
+CLIP_BITRATE = 64_000
+
+
+class GeminiBackend(Backend):
+    NAME = "gemini"
+    PARALLEL = "hosted"
+    standardize = True
+
+    def __init__(self, *, segment: float, positions: tuple[float, ...],
+                 gemini: GeminiSettings, client: Client | None = None, **options):
+        super().__init__(segment=segment, positions=positions, **options)
+        if segment > 80:
+            raise ValueError("the Gemini embedding model takes at most 80 s of audio per clip")
+        self.settings = gemini
+        self._client = client
+
+    @property
+    def client(self) -> Client:
+        if self._client is None:
+            self._client = Client(self.settings, log=self.options.get("log"))
+        return self._client
+
+    @property
+    def dims(self) -> int:
+        return self.settings.dims
+
+    @property
+    def model(self) -> str:
+        return self.settings.model
+
+    @property
+    def batch_size(self) -> int:
+        return max(1, self.settings.batch_size)
+
+    @property
+    def concurrency(self) -> int:
+        return max(1, self.settings.concurrency)
+
+    def params(self) -> dict:
+        return {**super().params(), "clip": f"mp3 {CLIP_SR} Hz mono {CLIP_BITRATE // 1000} kbit/s"}
+
+    def requests_for(self, n_tracks: int) -> int:
+        per_request = max(1, self.batch_size // len(self.positions))
+        return -(-n_tracks // per_request)
+
+    def prepare(self, path: str) -> list[bytes]:
+        """The MP3 clip(s) of one track, in memory (never written beside the music)."""
+        segments = load_segments(path, sr=CLIP_SR, length=self.segment, positions=self.positions)
+        return [encode_clip(y, sr=CLIP_SR, fmt="mp3", bitrate=CLIP_BITRATE) for y in segments]
+
+    def send(self, batch: list[list[bytes]]) -> list[np.ndarray | ItemError]:
+        """Embed several prepared tracks in one request; one result per track.
+
+        A request-level failure (after retries) fails every track in it; a
+        malformed vector fails only its track. FatalError propagates.
+        """
+        types = self.client.types
+        contents = [types.Content(parts=[types.Part.from_bytes(data=clip, mime_type="audio/mp3")])
+                    for clips in batch for clip in clips]
+        try:
+            vectors = self.client.embed(contents, model=self.model, dims=self.dims)
+        except ItemError as exc:
+            if len(batch) > 1 and "refused the request (400" in str(exc):
+                # one bad clip rejects the whole batch: find it by sending one by one
+                return [r for clips in batch for r in self.send([clips])]
+            return [exc] * len(batch)
+        out: list[np.ndarray | ItemError] = []
+        pos = 0
+        for clips in batch:
+            chunk = vectors[pos: pos + len(clips)]
+            pos += len(clips)
+            bad = [len(v) for v in chunk if len(v) != self.dims]
+            if bad:
+                out.append(ItemError(f"Gemini returned a vector of {bad[0]} values, expected {self.dims}"))
+                continue
+            arr = np.asarray(chunk, np.float32)
+            if not np.all(np.isfinite(arr)) or not np.any(arr):
+                out.append(ItemError("Gemini returned an empty or non-finite vector"))
+                continue
+            # MRL truncation: re-normalise each clip's vector, then average the positions
+            arr /= np.linalg.norm(arr, axis=1, keepdims=True)
+            out.append(arr.mean(axis=0))
+        return out
+
+    def embed(self, path: str) -> np.ndarray:
+        result = self.send([self.prepare(path)])[0]
+        if isinstance(result, ItemError):
+            raise result
+        return result
+
+
+BACKEND = GeminiBackend

@@ -1,0 +1,233 @@
+"""The Gemini API client: key, rate limit, retries, and errors in our two tiers.
+
+Used by the ``gemini`` audio backend and the vibe analyzer. The real
+``google-genai`` SDK does the HTTP; this module adds what a polite, robust caller
+needs (house rule 6): a timeout on every call, a minimum interval between
+requests, bounded retries with backoff that honour the server's ``retryDelay``,
+and a clean stop on a per-day quota. The API key never appears in a message.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+import threading
+import time
+from dataclasses import dataclass
+from typing import Any, Callable, TypeVar
+
+from .errors import FatalError, ItemError
+
+T = TypeVar("T")
+KEY_ENV = ("GEMINI_API_KEY", "GOOGLE_API_KEY")
+
+
+@dataclass(frozen=True)
+class GeminiSettings:
+    api_key: str
+    model: str = "gemini-embedding-2-preview"
+    text_model: str = "gemini-embedding-001"
+    chat_model: str = "gemini-2.5-flash"
+    dims: int = 768
+    api_version: str = "v1beta"
+    base_url: str = ""
+    timeout: float = 120.0          # seconds per request
+    min_interval: float = 3.0       # seconds between request starts
+    concurrency: int = 1            # requests in flight
+    batch_size: int = 4             # tracks per request
+    retries: int = 4                # extra attempts after 5xx / timeout / 429
+    backoff: float = 30.0           # first wait after a 429 without retryDelay
+    max_backoff: float = 300.0
+    retry_wait: float = 2.0         # first wait after a 5xx or timeout
+
+    def __repr__(self) -> str:  # never print the key
+        return f"GeminiSettings(model={self.model!r}, dims={self.dims}, api_key=REDACTED)"
+
+
+def find_key(configured: str | None) -> str | None:
+    if configured:
+        return configured
+    for name in KEY_ENV:
+        if os.environ.get(name):
+            return os.environ[name]
+    return None
+
+
+def missing_key_error() -> FatalError:
+    return FatalError(
+        "the gemini backend needs an API key: set `sonic: gemini: api_key:` in your beets "
+        "config.yaml, or the GEMINI_API_KEY (or GOOGLE_API_KEY) environment variable"
+    )
+
+
+class Redactor:
+    def __init__(self, secret: str):
+        self.secret = secret
+
+    def __call__(self, text: str) -> str:
+        return text.replace(self.secret, "REDACTED") if self.secret else text
+
+
+class RateLimiter:
+    """At least ``interval`` seconds between the starts of consecutive requests."""
+
+    def __init__(self, interval: float):
+        self.interval = max(float(interval), 0.0)
+        self._next = 0.0
+        self._lock = threading.Lock()
+
+    def wait(self) -> None:
+        with self._lock:
+            now = time.monotonic()
+            start = max(now, self._next)
+            self._next = start + self.interval
+        if start > now:
+            time.sleep(start - now)
+
+
+def _retry_delay(details: Any) -> float | None:
+    """The server's RetryInfo.retryDelay in seconds, if it gave one."""
+    for d in _error_details(details):
+        if str(d.get("@type", "")).endswith("RetryInfo") and d.get("retryDelay"):
+            m = re.fullmatch(r"([0-9.]+)s", str(d["retryDelay"]).strip())
+            if m:
+                return float(m.group(1))
+    return None
+
+
+def _per_day(details: Any) -> bool:
+    for d in _error_details(details):
+        for v in d.get("violations", []) or []:
+            if "perday" in str(v.get("quotaId", "")).lower():
+                return True
+    return False
+
+
+def _error_details(details: Any) -> list[dict]:
+    if isinstance(details, dict):
+        inner = details.get("error", details)
+        if isinstance(inner, dict) and isinstance(inner.get("details"), list):
+            return [d for d in inner["details"] if isinstance(d, dict)]
+    return []
+
+
+class TransientError(Exception):
+    """Worth trying again (5xx, timeout, connection, malformed answer)."""
+
+
+class Client:
+    """A thin, polite wrapper around ``google.genai.Client``."""
+
+    def __init__(self, settings: GeminiSettings, *, sleep: Callable[[float], None] = time.sleep,
+                 log: Callable[[str], None] | None = None):
+        from google import genai
+        from google.genai import types
+
+        self.settings = settings
+        self.redact = Redactor(settings.api_key)
+        self.limiter = RateLimiter(settings.min_interval)
+        self.sleep = sleep
+        self.log = log or (lambda msg: None)
+        options = {"api_version": settings.api_version, "timeout": int(settings.timeout * 1000)}
+        if settings.base_url:
+            options["base_url"] = settings.base_url
+        self._types = types
+        self._client = genai.Client(api_key=settings.api_key, http_options=types.HttpOptions(**options))
+
+    @property
+    def types(self):
+        return self._types
+
+    def call(self, what: str, fn: Callable[[Any], T]) -> T:
+        """Run ``fn(sdk_client)`` with rate limit, retries and error tiers.
+
+        Returns its result, or raises ItemError (this request's items failed),
+        FatalError (stop the run: bad key, unknown model, per-day quota).
+        """
+        from google.genai import errors
+
+        s = self.settings
+        attempts_429 = attempts_other = 0
+        backoff = s.backoff
+        while True:
+            self.limiter.wait()
+            try:
+                return fn(self._client)
+            except errors.APIError as exc:
+                code = int(getattr(exc, "code", 0) or 0)
+                message = self.redact(str(getattr(exc, "message", "") or exc))
+                if code == 429:
+                    if _per_day(exc.details):
+                        raise FatalError(
+                            f"Gemini daily quota used up ({message}). Finished work is saved; "
+                            "run again after the quota resets (or use a paid tier)") from None
+                    attempts_429 += 1
+                    if attempts_429 > s.retries:
+                        raise ItemError(f"rate limited (429) {attempts_429} times: {message}") from None
+                    delay = _retry_delay(exc.details)
+                    wait = delay if delay is not None else min(backoff, s.max_backoff)
+                    if delay is None:
+                        backoff = min(backoff * 2, s.max_backoff)
+                    self.log(f"{what}: rate limited (429), waiting {wait:g} s")
+                    self.sleep(wait)
+                    continue
+                if code in (401, 403):
+                    raise FatalError(
+                        f"Gemini rejected the API key ({code}: {message}). Check `sonic: gemini: "
+                        "api_key` or the GEMINI_API_KEY / GOOGLE_API_KEY environment variable") from None
+                if code == 404:
+                    raise FatalError(
+                        f"Gemini model not found (404: {message}). Check the model name in "
+                        f"`sonic: gemini:` and api_version ({s.api_version})") from None
+                if code >= 500:
+                    attempts_other += 1
+                    if attempts_other > s.retries:
+                        raise ItemError(f"Gemini server error {code} after {attempts_other} attempts: "
+                                        f"{message}") from None
+                    self._pause(what, f"server error {code}", attempts_other)
+                    continue
+                raise ItemError(f"Gemini refused the request ({code}: {message})") from None
+            except (FatalError, ItemError):
+                raise
+            except Exception as exc:  # timeouts, connection errors, malformed answers
+                kind = "timed out" if "timeout" in type(exc).__name__.lower() else \
+                    f"failed ({type(exc).__name__}: {self.redact(str(exc))[:200]})"
+                attempts_other += 1
+                if attempts_other > s.retries:
+                    raise ItemError(f"Gemini request {kind} after {attempts_other} attempts") from None
+                self._pause(what, kind, attempts_other)
+
+    def _pause(self, what: str, why: str, attempt: int) -> None:
+        wait = min(self.settings.retry_wait * 2 ** (attempt - 1), self.settings.max_backoff)
+        self.log(f"{what}: {why}, retrying in {wait:g} s")
+        self.sleep(wait)
+
+    # --- the two calls we make -------------------------------------------------------
+
+    def embed(self, contents: list, *, model: str, dims: int) -> list[list[float]]:
+        """One embedding per Content (one request); shape errors are ItemErrors."""
+        types = self.types
+
+        def go(client):
+            result = client.models.embed_content(
+                model=model, contents=contents,
+                config=types.EmbedContentConfig(output_dimensionality=dims))
+            return [list(e.values or []) for e in (result.embeddings or [])]
+
+        vectors = self.call(f"embedding {len(contents)} item(s)", go)
+        if len(vectors) != len(contents):
+            raise ItemError(f"Gemini returned {len(vectors)} embeddings for {len(contents)} inputs")
+        return vectors
+
+    def generate_json(self, prompt: str, *, schema: dict, model: str, system: str = "") -> str:
+        types = self.types
+
+        def go(client):
+            result = client.models.generate_content(
+                model=model, contents=prompt,
+                config=types.GenerateContentConfig(
+                    response_mime_type="application/json", response_schema=schema,
+                    system_instruction=system or None, temperature=0.2))
+            return result.text or ""
+
+        return self.call("vibe", go)
