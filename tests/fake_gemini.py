@@ -84,6 +84,7 @@ class FakeGemini:
     latency: float = 0.0
     generate: Callable[[dict], Any] | None = None  # body -> JSON-able answer text/object
     delivered: dict[str, int] = field(default_factory=dict)  # clip hash -> times embedded
+    cheap: bool = False  # benchmarks: hash-based vectors, no decoding in the server
 
     def __post_init__(self):
         fake = self
@@ -170,7 +171,8 @@ class FakeGemini:
                 key = hashlib.sha1(data).hexdigest()
                 with self._lock:
                     self.delivered[key] = self.delivered.get(key, 0) + 1
-                values = audio_vector(data, min(dims, 3072))
+                values = (text_vector(key, min(dims, 3072)) if self.cheap
+                          else audio_vector(data, min(dims, 3072)))
             else:
                 values = text_vector(part.get("text", ""), dims)
             if isinstance(action, dict) and "dims" in action:
