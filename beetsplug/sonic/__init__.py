@@ -6,6 +6,7 @@ subcommands. The work is done in :mod:`.cli` and the modules it calls.
 
 from __future__ import annotations
 
+from beets.dbcore import types
 from beets.plugins import BeetsPlugin
 
 from . import cli
@@ -13,13 +14,25 @@ from .settings import DEFAULTS
 
 
 class SonicPlugin(BeetsPlugin):
+    item_types = {
+        "vibe_genre": types.SEMICOLON_SPACE_DSV,
+        "vibe_character": types.SEMICOLON_SPACE_DSV,
+        "vibe_texture": types.SEMICOLON_SPACE_DSV,
+        "vibe_energy": types.FLOAT,
+        "vibe_placement": types.STRING,
+        "vibe_source": types.STRING,
+    }
+
     def __init__(self, name: str = "sonic"):
         super().__init__(name)
         self.config.add(DEFAULTS)
         self.config["gemini"]["api_key"].redact = True
         self._runtime: cli.Runtime | None = None
+        self.import_stages = []
         if self.config["auto"].get(bool):
-            self.import_stages = [self.imported]
+            self.import_stages.append(self.imported)
+        if self.config["vibe"]["auto"].get(bool):
+            self.import_stages.append(self.vibe_imported)
         self.register_listener("item_removed", self.item_removed)
         for event in ("item_moved", "item_copied", "item_linked", "item_hardlinked",
                       "item_reflinked"):
@@ -37,6 +50,9 @@ class SonicPlugin(BeetsPlugin):
 
     def imported(self, session, task) -> None:
         cli.embed_imported(self.runtime(session.lib), list(task.imported_items()))
+
+    def vibe_imported(self, session, task) -> None:
+        cli.vibe_imported(self.runtime(session.lib), list(task.imported_items()))
 
     def item_removed(self, item) -> None:
         cli.forget_item(self.runtime(item._db), item)
@@ -62,6 +78,7 @@ class SonicPlugin(BeetsPlugin):
             (cli.similar_command, cli.run_similar),
             (cli.cohesion_command, cli.run_cohesion),
             (cli.graph_command, cli.run_graph),
+            (cli.vibe_command, cli.run_vibe),
         ]
         return [self._wire(make, run) for make, run in pairs]
 

@@ -33,6 +33,7 @@ class Runtime:
         self._store: Store | None = None
         self._backend = None
         self.deferred: list[int] = []  # items imported for a hosted backend, embedded at the end
+        self.deferred_vibes: list[int] = []
 
     @property
     def settings(self) -> Settings:
@@ -58,11 +59,28 @@ class Runtime:
                            self.settings.backend_reason)
         return self._backend
 
+    def vibes(self):
+        from .gemini import Client
+        from .vibe.run import open_vibes
+
+        st = self.settings
+        client = None
+        if st.vibe_analyzer == "gemini":
+            client = Client(st.gemini, log=lambda msg: self.log.info("{}", msg))
+        return open_vibes(self.store, st.vocab, st.vibe_analyzer, client=client,
+                          chat_model=st.gemini.chat_model if st.gemini else "",
+                          text_model=st.gemini.text_model if st.gemini else "",
+                          dims=st.gemini.dims if st.gemini else 768,
+                          log=lambda msg: self.log.warning("{}", msg))
+
     def audio_space(self, *, rebuild: bool = False) -> Space:
         return indexer.open_space(self.store, self.backend, rebuild=rebuild)
 
     def space_named(self, name: str | None) -> Space:
-        """A space to read from: ``name``, or the configured backend's space."""
+        """A space to read from: ``name``, or the configured backend's space.
+        ``vibe`` means the vibe space of the configured analyzer."""
+        if name == "vibe":
+            name = f"vibe-{self.settings.vibe_analyzer}"
         if not name:
             space = self.store.get_space(self.backend.NAME) and self.audio_space()
             name = self.backend.NAME
@@ -152,13 +170,41 @@ def embed_imported(rt: Runtime, items: list) -> None:
         rt.log.info("embedded {} new item(s) in the {} space", report.embedded, space.name)
 
 
+def vibe_imported(rt: Runtime, items: list) -> None:
+    """Import stage for `vibe: auto: yes`: the offline analyzer runs here; a hosted one
+    is deferred to the end of the import like the hosted embeddings."""
+    if not items:
+        return
+    try:
+        if rt.settings.vibe_analyzer == "gemini":
+            rt.deferred_vibes.extend(item.id for item in items)
+            return
+        from .vibe.run import run
+
+        for r in run(rt.vibes(), items):
+            if r.error:
+                rt.log.info("no vibe for {}: {}", displayable_path(r.item.path), r.error)
+    except FatalError as exc:
+        rt.log.error("no vibes for imported items: {}", exc)
+
+
 def _log_failures(rt: Runtime, report) -> None:
     for _, path, reason in report.failed:
         rt.log.warning("could not embed {}", _describe_failure(path, reason))
 
 
 def finish_import(rt: Runtime, lib) -> None:
-    """After ``beet import``: embed what a hosted backend was handed during it."""
+    """After ``beet import``: embed (and assess) what hosted services were handed during it."""
+    if rt.deferred_vibes:
+        from .vibe.run import run
+
+        ids, rt.deferred_vibes = rt.deferred_vibes, []
+        items = [it for it in (lib.get_item(i) for i in ids) if it is not None]
+        try:
+            with Progress(len(items), "vibe") as bar:
+                run(rt.vibes(), items, on_result=lambda r: bar.advance(failed=bool(r.error)))
+        except FatalError as exc:
+            rt.log.error("no vibes for imported items: {}", exc)
     if not rt.deferred:
         return
     ids, rt.deferred = rt.deferred, []
@@ -608,3 +654,124 @@ def export_vectors(rt: Runtime, lib, args, path: str, space_name: str | None) ->
         json.dump({"space": space.name, "backend": space.backend, "model": space.model,
                    "dims": space.dims, "items": records}, f, ensure_ascii=False)
     ui.print_(f"exported {len(records)} vectors ({space.name}, {space.dims} dims) to {path}")
+
+
+# --- beet vibe ---------------------------------------------------------------------------
+
+
+def vibe_command() -> ui.Subcommand:
+    cmd = ui.Subcommand("vibe", help="tag tracks with a DJ's vibe: sub-genre, character, texture, "
+                                     "energy 1-10, set placement")
+    cmd.parser.usage += (
+        "\n\nAssesses matching items that have no current vibe (an LLM from the metadata with a"
+        "\nGemini key, else offline rules from genre/style/comments/bpm) and stores the result as"
+        "\nqueryable fields: beet ls vibe_placement:'Peak Time' vibe_energy:8..\n"
+        "Also: --search WORDS (nearest vibes), --discrepancy (sound and vibe disagree)."
+    )
+    cmd.parser.add_format_option(target="item")
+    cmd.parser.add_option("--json", action="store_true", help="one JSON object per line")
+    cmd.parser.add_option("--force", action="store_true", help="assess again items that have a vibe")
+    cmd.parser.add_option("--pretend", action="store_true", help="show the assessments, store nothing")
+    cmd.parser.add_option("--search", metavar="WORDS",
+                          help='list the items whose vibe is nearest to the words, e.g. "dark hypnotic peak time"')
+    cmd.parser.add_option("--discrepancy", action="store_true",
+                          help="list tracks whose audio neighbours and vibe neighbours disagree most")
+    cmd.parser.add_option("-n", "--number", type="int", default=10,
+                          help="with --search / --discrepancy: how many to list (default 10)")
+    return cmd
+
+
+def _vibe_json(item, a) -> str:
+    return item_json(item, vibe={k: v for k, v in a.to_json().items()})
+
+
+def run_vibe(rt: Runtime, lib, opts, args) -> None:
+    from .vibe import run as vr
+
+    if opts.search:
+        return _vibe_search(rt, lib, opts, args)
+    if opts.discrepancy:
+        return _vibe_discrepancy(rt, lib, opts, args)
+    v = rt.vibes()
+    items = list(lib.items(args))
+    if not items:
+        raise FatalError(f"no items match {' '.join(args) or 'the query'!r}")
+    todo = vr.pending(v, items, force=opts.force or opts.pretend)
+    ui.print_(f"vibe ({v.analyzer}): {len(todo)} to assess, {len(items) - len(todo)} already have one")
+    fmt = opts.format or rt.settings.vibe_format
+    shown = []
+
+    def on_result(r):
+        bar.advance(failed=bool(r.error))
+        shown.append(r)
+
+    with Progress(len(todo), "vibe") as bar:
+        try:
+            results = vr.run(v, todo, pretend=opts.pretend, on_result=on_result)
+        except FatalError as exc:
+            results = shown
+            rt.log.error("{}", exc)
+    for r in results:
+        if r.error:
+            ui.print_(f"  not assessed: {displayable_path(r.item.path)}: {r.error}")
+        elif opts.json:
+            ui.print_(_vibe_json(r.item, r.assessment))
+        else:
+            ui.print_(format_item(r.item, fmt, **r.assessment.fields()))
+            rt.log.debug("  evidence: {}", "; ".join(r.assessment.evidence))
+    failed = sum(1 for r in results if r.error)
+    ui.print_(f"vibe: {len(results) - failed} assessed{' (pretend: nothing stored)' if opts.pretend else ''}, "
+              f"{failed} not assessed")
+    if len(results) < len(todo):
+        raise ui.UserError(f"sonic: stopped after {len(results)} of {len(todo)}; finished vibes are saved")
+
+
+def _vibe_search(rt: Runtime, lib, opts, args) -> None:
+    from .vibe import run as vr
+
+    v = rt.vibes()
+    if rt.store.count(v.space) == 0:
+        raise FatalError("no vibes yet: run `beet vibe` first")
+    within = [it.id for it in lib.items(args)] if args else None
+    hits, unknown = vr.search_words(v, opts.search, n=opts.number, within=within)
+    if unknown:
+        ui.print_(f"not in the vibe vocabulary (ignored): {', '.join(unknown)}")
+    for h in hits:
+        item = lib.get_item(h.item_id)
+        if item is None:
+            continue
+        if opts.json:
+            ui.print_(item_json(item, score=round(h.score, 4)))
+        else:
+            ui.print_(format_item(item, opts.format or ("$sonic_score  " + rt.settings.vibe_format),
+                                  sonic_score=f"{h.score:.3f}"))
+
+
+def _vibe_discrepancy(rt: Runtime, lib, opts, args) -> None:
+    from .vibe import run as vr
+
+    v = rt.vibes()
+    audio = rt.space_named(None)
+    only = {it.id for it in lib.items(args)} if args else None
+    rows = vr.discrepancy(rt.store.matrix(audio), rt.store.matrix(v.space), only=only)
+    if not rows:
+        raise FatalError("too few tracks with both an audio vector and a vibe: run `beet embed` "
+                         "and `beet vibe` first")
+
+    def name(iid):
+        it = lib.get_item(iid)
+        return f"{it.artist} - {it.title}" if it else f"#{iid}"
+
+    def tags(iid):
+        it = lib.get_item(iid)
+        return (it.get("vibe_genre") or []) if it else []
+
+    for d in rows[: opts.number]:
+        if opts.json:
+            ui.print_(json.dumps({"id": d.item_id, "score": d.score, "vibe": tags(d.item_id),
+                                  "audio_neighbours": d.audio_neighbours,
+                                  "vibe_neighbours": d.vibe_neighbours}, ensure_ascii=False))
+            continue
+        ui.print_(f"{d.score:.2f}  {name(d.item_id)}  [{'; '.join(tags(d.item_id)) or 'no genre'}]")
+        ui.print_("      sounds like: " + ", ".join(
+            f"{name(i)} [{'; '.join(tags(i)) or '-'}]" for i in d.audio_neighbours[:3]))

@@ -8,6 +8,7 @@ from dataclasses import dataclass
 from .errors import FatalError
 from .gemini import GeminiSettings, find_key, missing_key_error
 from .store import default_path
+from .vibe.vocabulary import CHARACTERS, GENRES, PLACEMENTS, TEXTURES, Vocabulary
 
 DEFAULT_FORMAT = "$sonic_score  $artist - $title  [$bpm BPM, $initial_key]"
 
@@ -21,6 +22,15 @@ DEFAULTS = {
     "workers": 0,
     "format": DEFAULT_FORMAT,
     "hosted_import": "after",
+    "vibe": {
+        "auto": False,
+        "analyzer": "auto",
+        "format": "$vibe_energy  $vibe_placement  $artist - $title  [$vibe_genre | $vibe_character | $vibe_texture]",
+        "genres": GENRES,
+        "characters": CHARACTERS,
+        "textures": TEXTURES,
+        "placements": PLACEMENTS,
+    },
     "gemini": {
         "api_key": "",
         "model": "gemini-embedding-2-preview",
@@ -57,6 +67,10 @@ class Settings:
     hosted_import: str
     gemini_segment: float
     gemini: GeminiSettings | None  # None when no key is configured
+    vibe_auto: bool
+    vibe_analyzer: str             # resolved: "local" or "gemini"
+    vibe_format: str
+    vocab: Vocabulary
 
     def backend_options(self, name: str | None = None) -> dict:
         name = name or self.backend
@@ -122,7 +136,21 @@ def from_config(view, *, library_path: str) -> Settings:
         hosted_import=hosted_import,
         gemini_segment=gsegment,
         gemini=gemini,
+        vibe_auto=bool(view["vibe"]["auto"].get()),
+        vibe_analyzer=_choose_analyzer(str(view["vibe"]["analyzer"].get()), gemini),
+        vibe_format=str(view["vibe"]["format"].get()),
+        vocab=Vocabulary.from_config(view["vibe"]),
     )
+
+
+def _choose_analyzer(name: str, gemini: GeminiSettings | None) -> str:
+    if name not in ("auto", "local", "gemini"):
+        raise _fail("vibe: analyzer", "must be auto, local or gemini")
+    if name == "gemini" and gemini is None:
+        raise missing_key_error()
+    if name == "auto":
+        return "gemini" if gemini is not None else "local"
+    return name
 
 
 def _number(view, key: str, *, integer: bool = False) -> float:

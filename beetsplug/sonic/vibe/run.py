@@ -1,0 +1,181 @@
+"""`beet vibe` use cases: assess, store (fields + vibe space), search by words, discrepancy."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any, Callable, Iterable
+
+import numpy as np
+
+from .. import analysis
+from ..errors import FatalError, ItemError
+from ..search import Hit, rank
+from ..store import Space, SpaceSpec, Store
+from . import local, space as vspace
+from .llm import GeminiAnalyzer
+from .vocabulary import Assessment, Vocabulary
+
+
+@dataclass
+class Vibes:
+    """Everything one run needs: the store, the vibe space, the analyzer."""
+
+    store: Store
+    vocab: Vocabulary
+    space: Space
+    analyzer: str                 # "local" or "gemini"
+    client: Any = None            # gemini.Client when hosted
+    chat_model: str = ""
+    text_model: str = ""
+
+    @property
+    def hosted(self) -> bool:
+        return self.analyzer == "gemini"
+
+
+def space_spec(vocab: Vocabulary, analyzer: str, *, text_model: str = "", dims: int = 768) -> SpaceSpec:
+    if analyzer == "gemini":
+        return SpaceSpec(name="vibe-gemini", kind="vibe", backend="gemini", model=text_model,
+                         dims=dims, params={"vocabulary": vocab.fingerprint})
+    return SpaceSpec(name="vibe-local", kind="vibe", backend="local", model="vocabulary",
+                     dims=vspace.dims(vocab), params={"vocabulary": vocab.fingerprint})
+
+
+def open_vibes(store: Store, vocab: Vocabulary, analyzer: str, *, client=None, chat_model: str = "",
+               text_model: str = "", dims: int = 768, log: Callable[[str], None] = lambda m: None) -> Vibes:
+    """The vibe space for this vocabulary; a changed vocabulary makes old vibes stale
+    (the space is rebuilt and every item is assessed again)."""
+    spec = space_spec(vocab, analyzer, text_model=text_model, dims=dims)
+    old = store.get_space(spec.name)
+    if old is not None and old.params.get("vocabulary") != vocab.fingerprint:
+        n = store.count(old)
+        store.drop_space(spec.name)
+        log(f"the vibe vocabulary changed: {n} earlier vibe(s) are stale and will be assessed again")
+    try:
+        sp = store.ensure_space(spec)
+    except FatalError:
+        store.drop_space(spec.name)  # other text model or dims: vectors can't be reused
+        sp = store.ensure_space(spec)
+    return Vibes(store, vocab, sp, analyzer, client, chat_model, text_model)
+
+
+def pending(v: Vibes, items: Iterable[Any], *, force: bool = False) -> list:
+    entries = v.store.entries(v.space)
+    return [it for it in items if force or not (entries.get(it.id) and entries[it.id].ok)]
+
+
+def _musicnn_tags(store: Store, item_id: int) -> dict[str, float] | None:
+    space = store.get_space("musicnn")
+    if space is None:
+        return None
+    extra = store.extras(space, [item_id]).get(item_id) or {}
+    return extra.get("tags")
+
+
+def assess(v: Vibes, item: Any) -> Assessment:
+    if v.hosted:
+        return GeminiAnalyzer(v.client, v.vocab, model=v.chat_model).assess(item)
+    return local.assess(item, v.vocab, musicnn_tags=_musicnn_tags(v.store, item.id))
+
+
+def vector_of(v: Vibes, a: Assessment) -> np.ndarray:
+    if v.hosted:
+        (values,) = v.client.embed([a.text()], model=v.text_model, dims=v.space.dims)
+        if len(values) != v.space.dims:
+            raise ItemError(f"the text embedding has {len(values)} values, expected {v.space.dims}")
+        return analysis.normalize(np.asarray(values, np.float32))
+    return vspace.vector(a, v.vocab)
+
+
+def store_vibe(v: Vibes, item: Any, a: Assessment) -> None:
+    """Write the vibe: fields on the item (queryable in beets) and the vector."""
+    vec = vector_of(v, a)
+    for key, value in a.fields().items():
+        item[key] = value
+    item.store()
+    v.store.put_vector(v.space, item.id, vector=vec, extra={"assessment": a.to_json(),
+                                                            "vocabulary": v.vocab.fingerprint})
+
+
+@dataclass
+class Result:
+    item: Any
+    assessment: Assessment | None = None
+    error: str | None = None
+
+
+def run(v: Vibes, items: list, *, pretend: bool = False,
+        on_result: Callable[[Result], None] | None = None) -> list[Result]:
+    """Assess (and unless ``pretend``, store) each item; one failure never stops the run.
+    A FatalError (bad key, daily quota) stops it; finished vibes are kept."""
+    results = []
+    for item in items:
+        try:
+            a = assess(v, item)
+            if not pretend:
+                store_vibe(v, item, a)
+            r = Result(item, a)
+        except ItemError as exc:
+            if not pretend:
+                v.store.put_error(v.space, item.id, str(exc))
+            r = Result(item, error=str(exc))
+        results.append(r)
+        if on_result:
+            on_result(r)
+    return results
+
+
+def search_words(v: Vibes, text: str, *, n: int, within: list[int] | None = None) -> tuple[list[Hit], list[str]]:
+    """Items whose vibe is nearest to free words; returns ``(hits, unknown words)``."""
+    ids, X = v.store.matrix(v.space)
+    if v.hosted:
+        (values,) = v.client.embed([text], model=v.text_model, dims=v.space.dims)
+        q, unknown = analysis.normalize(np.asarray(values, np.float32)), []
+    else:
+        found, unknown = vspace.parse_words(text, v.vocab)
+        if not (found["genres"] or found["characters"] or found["textures"] or found["placement"]
+                or found["energy"] is not None):
+            raise FatalError(f"none of the words {text!r} is in the vibe vocabulary "
+                             "(see docs/vibe.md for the words and their spellings)")
+        q = vspace.vector(None, v.vocab, genres=found["genres"], characters=found["characters"],
+                          textures=found["textures"], placement=found["placement"],
+                          energy=found["energy"])
+    return rank(ids, X, q, n=n, within=within), unknown
+
+
+@dataclass
+class Disagreement:
+    item_id: int
+    score: float               # 1 - overlap of the two neighbour lists
+    audio_neighbours: list[int]
+    vibe_neighbours: list[int]
+
+
+def discrepancy(audio: tuple[np.ndarray, np.ndarray], vibe: tuple[np.ndarray, np.ndarray], *,
+                only: set[int] | None = None, k: int = 5) -> list[Disagreement]:
+    """Tracks whose audio neighbours and vibe neighbours disagree most, most first.
+
+    Over the items that have both vectors, each item's k nearest in the audio space
+    and in the vibe space; the score is the share of audio neighbours missing from
+    the vibe list (ties broken by how much less similar the audio neighbours look
+    in the vibe space).
+    """
+    a_ids, A = audio
+    v_ids, V = vibe
+    common = np.intersect1d(a_ids, v_ids)
+    if common.size < k + 2:
+        return []
+    A = np.asarray(A[np.searchsorted(a_ids, common)])
+    V = np.asarray(V[np.searchsorted(v_ids, common)])
+    ai, _ = analysis.knn(A, k=k)
+    vi, _ = analysis.knn(V, k=k)
+    out = []
+    for r, iid in enumerate(common.tolist()):
+        if only is not None and iid not in only:
+            continue
+        overlap = len(set(ai[r]) & set(vi[r])) / k
+        gap = float(np.mean(V[vi[r]] @ V[r]) - np.mean(V[ai[r]] @ V[r]))
+        out.append(Disagreement(iid, round(1 - overlap + 0.01 * gap, 4),
+                                common[ai[r]].tolist(), common[vi[r]].tolist()))
+    out.sort(key=lambda d: -d.score)
+    return out

@@ -1,0 +1,100 @@
+"""The controlled vocabulary and one track's assessment in it."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from dataclasses import asdict, dataclass, field
+
+from ..errors import FatalError, ItemError
+
+GENRES = ["Acid House", "Acid Techno", "Minimal Techno", "Deep House", "Detroit Techno",
+          "Dub Techno", "EBM", "IDM", "Chicago House", "Tech House", "Hard Techno",
+          "Industrial Techno", "Electro", "Breakbeat", "Jungle", "Drum & Bass", "UK Garage",
+          "Ambient", "Disco", "Trance"]
+CHARACTERS = ["303 Bassline", "Hypnotic", "Driving", "Dark", "Atmospheric", "Warehouse", "Raw",
+              "Funky", "Melodic", "Percussive", "Groovy", "Minimal", "Industrial", "Dreamy",
+              "Euphoric", "Soulful", "Vocal", "Glitchy", "Bass-heavy", "Lo-fi"]
+TEXTURES = ["Classic", "Modern", "Underground", "Peak Time", "Late Night", "Stripped Back",
+            "Warm", "Cold", "Uplifting", "Deep"]
+PLACEMENTS = ["Warm-up", "Early Set", "Mid Set", "Peak Time", "After-hours"]
+ENERGY_ANCHORS = {2: "ambient or drone", 4: "warm-up", 6: "mid-set depth track",
+                  7.5: "floor-filler", 9: "peak time", 10: "extreme"}
+
+
+@dataclass(frozen=True)
+class Vocabulary:
+    genres: tuple[str, ...] = tuple(GENRES)
+    characters: tuple[str, ...] = tuple(CHARACTERS)
+    textures: tuple[str, ...] = tuple(TEXTURES)
+    placements: tuple[str, ...] = tuple(PLACEMENTS)
+
+    @classmethod
+    def from_config(cls, view) -> "Vocabulary":
+        lists = {}
+        for key in ("genres", "characters", "textures", "placements"):
+            value = view[key].get()
+            if not isinstance(value, (list, tuple)) or not value or \
+                    not all(isinstance(v, str) and v.strip() for v in value):
+                raise FatalError(f"sonic: vibe: {key}: must be a non-empty list of words")
+            if len(set(value)) != len(value):
+                raise FatalError(f"sonic: vibe: {key}: has duplicates")
+            lists[key] = tuple(v.strip() for v in value)
+        return cls(**lists)
+
+    @property
+    def fingerprint(self) -> str:
+        """Changes whenever any list changes; old vibes then count as stale."""
+        text = json.dumps(asdict(self), sort_keys=True)
+        return hashlib.sha1(text.encode()).hexdigest()[:12]
+
+    def check(self, a: "Assessment") -> "Assessment":
+        """Reject anything outside the vocabulary or the energy range (ItemError)."""
+        for name, allowed in (("genre", self.genres), ("character", self.characters),
+                              ("texture", self.textures)):
+            for term in getattr(a, name + "s"):
+                if term not in allowed:
+                    raise ItemError(f"{name} {term!r} is not in the vocabulary")
+        if a.placement not in self.placements:
+            raise ItemError(f"placement {a.placement!r} is not one of {', '.join(self.placements)}")
+        if not 1.0 <= a.energy <= 10.0:
+            raise ItemError(f"energy {a.energy} is outside 1-10")
+        return a
+
+
+@dataclass
+class Assessment:
+    genres: list[str]
+    characters: list[str]
+    textures: list[str]
+    energy: float
+    placement: str
+    source: str
+    evidence: list[str] = field(default_factory=list)
+
+    def to_json(self) -> dict:
+        return asdict(self)
+
+    @classmethod
+    def from_json(cls, data: dict) -> "Assessment":
+        return cls(**{k: data[k] for k in ("genres", "characters", "textures", "energy",
+                                           "placement", "source")},
+                   evidence=list(data.get("evidence", [])))
+
+    def fields(self) -> dict:
+        """The beets flexible fields this assessment is stored as."""
+        return {"vibe_genre": list(self.genres), "vibe_character": list(self.characters),
+                "vibe_texture": list(self.textures), "vibe_energy": float(self.energy),
+                "vibe_placement": self.placement, "vibe_source": self.source}
+
+    def text(self) -> str:
+        """Only sonic descriptors -- never artist, label or year (they cluster by label)."""
+        styles = [t.lower() for t in self.genres + self.textures]
+        parts = []
+        if styles:
+            parts.append("Styles: " + ", ".join(styles) + ".")
+        parts.append(f"Energy: {self.energy:g}.")
+        parts.append(f"Placement: {self.placement}.")
+        if self.characters:
+            parts.append("Vibe: " + ", ".join(t.lower() for t in self.characters))
+        return " ".join(parts).rstrip(".")
