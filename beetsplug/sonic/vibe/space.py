@@ -57,6 +57,9 @@ def parse_words(text: str, vocab: Vocabulary) -> tuple[dict, list[str]]:
         key = cat + "s"
         if term in getattr(vocab, key) and term not in found[key]:
             found[key].append(term)
+    if re.search(r"(?<![a-z])acid(?![a-z])", lowered) and not any("Acid" in g for g in found["genres"]):
+        # a query has no tempo to decide by: "acid" means both acid sub-genres
+        found["genres"] += [g for g in ("Acid House", "Acid Techno") if g in vocab.genres]
     spans = covered(lowered)
     for p in vocab.placements:
         for form in {p.lower(), p.lower().replace("-", " ")}:
