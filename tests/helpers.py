@@ -38,7 +38,8 @@ class Beet:
             "plugins": ["sonic"],
             "import": {"copy": True, "autotag": False, "quiet": True, "singletons": True,
                        "log": str(self.home / "import.log")},
-            "sonic": {"workers": 1, **sonic},
+            # spectral unless a test says otherwise: `auto` would follow what is installed
+            "sonic": {"workers": 1, "backend": "spectral", **sonic},
         }
         self.write_config()
 

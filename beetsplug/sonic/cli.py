@@ -82,8 +82,16 @@ class Runtime:
         if name == "vibe":
             name = f"vibe-{self.settings.vibe_analyzer}"
         if not name:
-            space = self.store.get_space(self.backend.NAME) and self.audio_space()
             name = self.backend.NAME
+            space = self.store.get_space(name) and self.audio_space()
+            if space is None or self.store.count(space) == 0:
+                # e.g. musicnn was just installed: answer from the space that has vectors
+                # until `beet embed` has built the new one
+                others = [s for s in self.store.spaces() if s.kind == "audio" and self.store.count(s)]
+                if others:
+                    self.log.warning("the {} space has no vectors yet (run `beet embed`); "
+                                     "using the {} space meanwhile", name, others[0].name)
+                    return others[0]
         else:
             space = self.store.get_space(name)
         if space is None:
@@ -301,6 +309,8 @@ def run_embed(rt: Runtime, lib, opts, args) -> None:
         return
 
     space = rt.audio_space(rebuild=opts.rebuild)
+    if rt.view["backend"].get() == "auto":
+        ui.print_(f"using the {rt.settings.backend} backend ({rt.settings.backend_reason})")
     todo, current = indexer.plan(store, space, lib.items(args), force=opts.force)
     if opts.limit is not None:
         todo = todo[: max(opts.limit, 0)]
@@ -384,7 +394,18 @@ def similar_command() -> ui.Subcommand:
     cmd.parser.add_option("--m3u", metavar="FILE", help="also write the result as an M3U playlist")
     cmd.parser.add_option("--space", metavar="NAME",
                           help="search another space (e.g. vibe); default: the configured backend's")
+    cmd.parser.add_option("--tags", action="store_true",
+                          help="also show each track's top musicnn tags (needs the musicnn space)")
     return cmd
+
+
+def _top_tags(rt: Runtime, ids: list[int], n: int = 3) -> dict[int, list[tuple[str, float]]]:
+    space = rt.store.get_space("musicnn")
+    if space is None:
+        raise FatalError("--tags needs the musicnn space: pip install --no-deps musicnn==0.1.0, "
+                         "then `beet embed`")
+    extras = rt.store.extras(space, ids)
+    return {iid: sorted(e.get("tags", {}).items(), key=lambda kv: -kv[1])[:n] for iid, e in extras.items()}
 
 
 def run_similar(rt: Runtime, lib, opts, args) -> None:
@@ -412,6 +433,7 @@ def run_similar(rt: Runtime, lib, opts, args) -> None:
     if query.missing:
         rt.log.info("{} of the {} matching items have no vector yet and were left out "
                     "(run `beet embed`)", len(query.missing), len(seeds))
+    tags = _top_tags(rt, [h.item_id for h in hits]) if opts.tags else {}
     items = []
     for hit in hits:
         item = lib.get_item(hit.item_id)
@@ -419,10 +441,14 @@ def run_similar(rt: Runtime, lib, opts, args) -> None:
             continue
         items.append(item)
         if opts.json:
-            ui.print_(item_json(item, score=round(hit.score, 4)))
+            extra = {"tags": tags.get(hit.item_id)} if opts.tags else {}
+            ui.print_(item_json(item, score=round(hit.score, 4), **extra))
         else:
             ui.print_(format_item(item, opts.format or rt.settings.format,
                                   sonic_score=f"{hit.score:.3f}"))
+            if opts.tags:
+                ui.print_("        " + (", ".join(f"{t} {p:.2f}" for t, p in tags.get(hit.item_id, []))
+                                         or "(no musicnn tags)"))
     if not items:
         ui.print_("no other items to compare with" + (" within that query" if within is not None else ""))
     if opts.m3u:

@@ -83,8 +83,8 @@ def status(store: Store, space: Space, items: Iterable[Any]) -> Status:
         elif not entry.ok:
             st.failed += 1
             st.errors[entry.error or "?"] = st.errors.get(entry.error or "?", 0) + 1
-        elif is_current(entry, item.path, file_state(item.path)):
-            st.embedded += 1
+        elif space.kind != "audio" or is_current(entry, item.path, file_state(item.path)):
+            st.embedded += 1  # a vibe comes from tags, not from the file
         else:
             st.stale += 1
     st.orphaned = len(set(entries) - seen)

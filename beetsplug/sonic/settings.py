@@ -189,4 +189,9 @@ def _choose_backend(name: str, gemini: GeminiSettings | None) -> tuple[str, str]
         return name, f"backend: {name} in the config"
     if gemini is not None:
         return "gemini", "auto: a Gemini API key is configured"
-    return "spectral", "auto: no Gemini API key, so the local spectral backend"
+    from .musicnn.checkpoint import find_weights
+
+    if find_weights() is not None:
+        return "musicnn", "auto: no Gemini API key; the musicnn weights are installed"
+    return "spectral", ("auto: no Gemini API key and no musicnn weights "
+                        "(pip install --no-deps musicnn==0.1.0 for the neural backend)")

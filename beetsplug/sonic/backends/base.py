@@ -28,6 +28,7 @@ from ..errors import FatalError
 _MODULES = {
     "spectral": "beetsplug.sonic.backends.spectral",
     "gemini": "beetsplug.sonic.backends.gemini",
+    "musicnn": "beetsplug.sonic.backends.musicnn",
 }
 
 

@@ -167,8 +167,16 @@ def load(prefix: str, *, skip_optimizer: bool = True) -> dict[str, np.ndarray]:
 
 
 def find_weights(model: str = "MSD_musicnn") -> str | None:
-    """The checkpoint prefix inside the installed ``musicnn`` package, without importing it."""
+    """The checkpoint prefix inside the installed ``musicnn`` package, without importing it.
+
+    ``SONIC_MUSICNN_WEIGHTS`` names another checkpoint prefix (a folder ending in
+    ``/`` holding ``.index`` and ``.data-00000-of-00001``); empty means "none".
+    """
     import importlib.util
+
+    if "SONIC_MUSICNN_WEIGHTS" in os.environ:
+        prefix = os.environ["SONIC_MUSICNN_WEIGHTS"]
+        return prefix if prefix and os.path.exists(prefix + ".index") else None
 
     spec = importlib.util.find_spec("musicnn")
     if spec is None or not spec.submodule_search_locations:
