@@ -1,4 +1,4 @@
-"""Family separation on generated audio: the spectral backend vs the seed's mean-of-28.
+"""Family separation on generated audio: the seed's mean-of-28, spectral, and musicnn layers.
 
 Prints, for each approach, how many tracks have only their own family among
 their 3 nearest neighbours, and the cosine of the most and least similar pairs.
@@ -44,6 +44,27 @@ def main() -> None:
         report(f"spectral {tag}, standardised", analysis.standardize(R, mean=mean, scale=scale), families)
         report(f"spectral {tag}, std + group weights",
                analysis.standardize(R, mean=mean, scale=scale, weights=group_weights()), families)
+    from beetsplug.sonic.musicnn.checkpoint import find_weights
+
+    if find_weights() is None:
+        print("(musicnn weights not installed: pip install --no-deps musicnn==0.1.0)")
+        return
+    from beetsplug.sonic.audio import load_segments
+    from beetsplug.sonic.musicnn.model import MusiCNN, log_mel, patches
+
+    net = MusiCNN.load()
+    layers = {"penultimate mean (shipped)": [], "mid-end mean+max pools": [], "tag probabilities": []}
+    for p in paths:
+        (y,) = load_segments(p, sr=16000, length=30, positions=(0.5,))
+        o = net.forward(patches(log_mel(y)))
+        layers["penultimate mean (shipped)"].append(o["penultimate"].mean(0))
+        layers["mid-end mean+max pools"].append(np.concatenate([o["mean_pool"].mean(0), o["max_pool"].mean(0)]))
+        layers["tag probabilities"].append(o["taggram"].mean(0))
+    for name, rows in layers.items():
+        R = np.stack(rows)
+        mean, scale = analysis.fit_standardizer(R)
+        report(f"musicnn {name}, raw", analysis.normalize(R), families)
+        report(f"musicnn {name}, std", analysis.standardize(R, mean=mean, scale=scale), families)
 
 
 if __name__ == "__main__":
