@@ -78,6 +78,18 @@ def test_matrix_and_heatmap(family_library, tmp_path):
     assert png.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
 
 
+def test_heatmap_without_matplotlib_names_the_fix(family_library, tmp_path):
+    import subprocess
+    import sys
+
+    code = ("import sys; sys.modules['matplotlib'] = None; from beets.ui import main; "
+            f"main(['cohesion', '--heatmap', {str(tmp_path / 'h.png')!r}, 'title:Pads Study'])")
+    res = subprocess.run([sys.executable, "-c", code], env=family_library.env(), capture_output=True,
+                         text=True)
+    assert res.returncode != 0 and "pip install 'beets-sonic[plot]'" in res.stderr
+    assert "Traceback" not in res.stderr and not (tmp_path / "h.png").exists()
+
+
 def test_cohesion_needs_two_tracks(family_library):
     res = family_library("cohesion", "title:Acid Study 1", check=False)
     assert res.returncode != 0 and "at least two tracks" in res.output

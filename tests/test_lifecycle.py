@@ -109,59 +109,57 @@ def test_parallel_workers_give_the_same_vectors(beet, family_audio, copy_of):
     assert abs(parallel - serial).max() < 1e-5
 
 
-def test_killed_run_resumes_without_redoing_work(tmp_path, family_audio, copy_of):
+def count_vectors(sidecar) -> int:
+    """Vectors in the sidecar, read with plain sqlite3 as another process would."""
+    try:
+        con = sqlite3.connect(sidecar, timeout=30)
+        try:
+            return con.execute("SELECT count(*) FROM entries WHERE vector IS NOT NULL").fetchone()[0]
+        finally:
+            con.close()
+    except sqlite3.OperationalError:
+        return 0  # not created yet
+
+
+def wait_for(predicate, timeout: float = 120.0) -> None:
+    deadline = time.time() + timeout
+    while not predicate():
+        assert time.time() < deadline, "timed out"
+        time.sleep(0.05)
+
+
+@pytest.fixture
+def unembedded(tmp_path, family_audio, copy_of):
     from .helpers import Beet
 
-    beet = Beet(tmp_path / "kill", auto=False)
+    beet = Beet(tmp_path / "run", auto=False)
     beet("import", copy_of(sorted(family_audio.iterdir())))
-    total = len(beet.ids())
+    return beet, len(beet.ids())
+
+
+def test_killed_run_resumes_without_redoing_work(unembedded):
+    beet, total = unembedded
     proc = beet.popen("embed", "--workers", "1")
-    con = sqlite3.connect(beet.sidecar, timeout=30)
-    done, reader_ok = 0, False
-    deadline = time.time() + 120
-    while time.time() < deadline:
-        try:
-            done = con.execute("SELECT count(*) FROM entries WHERE vector IS NOT NULL").fetchone()[0]
-        except sqlite3.OperationalError:
-            done = 0
-        if done >= 3 and not reader_ok:
-            # a second beet process reads while the first one writes
-            res = beet("embed", "--status", "--json")
-            reader_ok = json.loads(res.stdout.splitlines()[0])["embedded"] >= 3
-        if done >= 5:
-            break
-        time.sleep(0.05)
+    wait_for(lambda: count_vectors(beet.sidecar) >= 3)
+    # a second beet process reads while the first one writes
+    assert json.loads(beet("embed", "--status", "--json").stdout.splitlines()[0])["embedded"] >= 3
+    wait_for(lambda: count_vectors(beet.sidecar) >= 5)
     os.kill(proc.pid, signal.SIGKILL)
     proc.wait()
-    con.close()
-    assert reader_ok and 5 <= done < total
     con = sqlite3.connect(beet.sidecar)
     assert con.execute("PRAGMA integrity_check").fetchone()[0] == "ok"
-    kept = con.execute("SELECT count(*) FROM entries WHERE vector IS NOT NULL").fetchone()[0]
     con.close()
-    assert kept >= done
+    kept = count_vectors(beet.sidecar)
+    assert 5 <= kept < total
     out = beet("embed").stdout
     assert f"{total - kept} to embed, {kept} up to date" in out
     assert status(beet)["embedded"] == total
 
 
-def test_ctrl_c_keeps_finished_work(tmp_path, family_audio, copy_of):
-    from .helpers import Beet
-
-    beet = Beet(tmp_path / "intr", auto=False)
-    beet("import", copy_of(sorted(family_audio.iterdir())))
-    total = len(beet.ids())
+def test_ctrl_c_keeps_finished_work(unembedded):
+    beet, total = unembedded
     proc = beet.popen("embed", "--workers", "2")
-    con = sqlite3.connect(beet.sidecar, timeout=30)
-    deadline = time.time() + 120
-    while time.time() < deadline:
-        try:
-            if con.execute("SELECT count(*) FROM entries").fetchone()[0] >= 3:
-                break
-        except sqlite3.OperationalError:
-            pass
-        time.sleep(0.05)
-    con.close()
+    wait_for(lambda: count_vectors(beet.sidecar) >= 3)
     proc.send_signal(signal.SIGINT)
     out, err = proc.communicate(timeout=60)
     assert proc.returncode != 0
