@@ -10,7 +10,8 @@ from .gemini import GeminiSettings, find_key, missing_key_error
 from .store import default_path
 from .vibe.vocabulary import CHARACTERS, GENRES, PLACEMENTS, TEXTURES, Vocabulary
 
-DEFAULT_FORMAT = "$sonic_score  $artist - $title  [$bpm BPM, $initial_key]"
+DEFAULT_FORMAT = ("$sonic_score  %if{$title,$artist - $title,$path}"
+                  "%if{$bpm,  $bpm BPM}%if{$initial_key,  $initial_key}")
 
 #: The ``sonic:`` defaults; every key is documented in docs/configuration.md.
 DEFAULTS = {
