@@ -53,6 +53,19 @@ def find_key(configured: str | None) -> str | None:
     return None
 
 
+def sdk_installed() -> bool:
+    import importlib.util
+
+    try:
+        return importlib.util.find_spec("google.genai") is not None
+    except ModuleNotFoundError:
+        return False
+
+
+def missing_sdk_error() -> FatalError:
+    return FatalError("Gemini needs the google-genai package: pip install 'beets-sonic[gemini]'")
+
+
 def missing_key_error() -> FatalError:
     return FatalError(
         "the gemini backend needs an API key: set `sonic: gemini: api_key:` in your beets "

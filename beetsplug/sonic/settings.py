@@ -6,7 +6,7 @@ import os
 from dataclasses import dataclass
 
 from .errors import FatalError
-from .gemini import GeminiSettings, find_key, missing_key_error
+from .gemini import GeminiSettings, find_key, missing_key_error, missing_sdk_error, sdk_installed
 from .store import default_path
 from .vibe.vocabulary import CHARACTERS, GENRES, PLACEMENTS, TEXTURES, Vocabulary
 
@@ -119,6 +119,9 @@ def from_config(view, *, library_path: str) -> Settings:
     backend, reason = _choose_backend(str(view["backend"].get()), gemini)
     if backend == "gemini" and gemini is None:
         raise missing_key_error()
+    if "gemini" in (backend, _choose_analyzer(str(view["vibe"]["analyzer"].get()), gemini)) \
+            and not sdk_installed():
+        raise missing_sdk_error()
     hosted_import = str(view["hosted_import"].get())
     if hosted_import not in ("after", "later"):
         raise _fail("hosted_import", "must be `after` (embed once the import is done) or `later`")
@@ -150,7 +153,7 @@ def _choose_analyzer(name: str, gemini: GeminiSettings | None) -> str:
     if name == "gemini" and gemini is None:
         raise missing_key_error()
     if name == "auto":
-        return "gemini" if gemini is not None else "local"
+        return "gemini" if gemini is not None and sdk_installed() else "local"
     return name
 
 
@@ -188,7 +191,7 @@ def _gemini(view) -> GeminiSettings | None:
 def _choose_backend(name: str, gemini: GeminiSettings | None) -> tuple[str, str]:
     if name != "auto":
         return name, f"backend: {name} in the config"
-    if gemini is not None:
+    if gemini is not None and sdk_installed():
         return "gemini", "auto: a Gemini API key is configured"
     from .musicnn.checkpoint import find_weights
 
