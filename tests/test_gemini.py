@@ -235,6 +235,18 @@ def test_no_key_is_one_clear_error_before_work(tmp_path, family_audio):
     assert "GOOGLE_API_KEY" in res.output and "Traceback" not in res.output
 
 
+def test_missing_sdk_is_one_clear_error(tmp_path, fake):
+    import subprocess
+    import sys
+
+    beet = gemini_beet(tmp_path / "h", fake)
+    code = ("import sys; sys.modules['google.genai'] = None; from beets.ui import main; "
+            "main(['embed'])")
+    res = subprocess.run([sys.executable, "-c", code], env=beet.env(), capture_output=True, text=True)
+    assert res.returncode != 0 and "pip install 'beets-sonic[gemini]'" in res.stderr
+    assert "Traceback" not in res.stderr
+
+
 def test_key_from_the_environment(tmp_path, fake, family_audio):
     beet = gemini_beet(tmp_path / "h", fake, api_key="")
     import_tracks(beet, tmp_path, sorted(family_audio.iterdir())[:1])

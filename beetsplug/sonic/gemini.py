@@ -58,7 +58,7 @@ def sdk_installed() -> bool:
 
     try:
         return importlib.util.find_spec("google.genai") is not None
-    except ModuleNotFoundError:
+    except (ModuleNotFoundError, ValueError):  # ValueError: a module hidden in sys.modules
         return False
 
 
