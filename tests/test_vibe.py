@@ -183,6 +183,8 @@ def test_vibe_space_similarity_and_search(vibe_library):
     assert res.returncode != 0 and "none of the words" in res.output
     coh = json.loads(vibe_library("cohesion", "--json", "--space", "vibe", "title:Deep").stdout)
     assert coh["space"] == "vibe-local" and coh["percentile"] > 90
+    out = vibe_library("graph", "--space", "vibe", "-o", vibe_library.home / "vibes.html").stdout
+    assert "10 tracks, 40 links" in out and (vibe_library.home / "vibes.html").exists()
 
 
 def test_discrepancy_finds_the_track_that_sounds_unlike_its_tags(vibe_library):
