@@ -462,10 +462,6 @@ class Store:
                 out[iid] = json.loads(extra)
         return out
 
-    def vector(self, space: Space, item_id: int) -> np.ndarray | None:
-        rows = self._q("SELECT vector FROM entries WHERE space_id = ? AND item_id = ?", [space.id, item_id])
-        return _vec(rows[0][0]) if rows and rows[0][0] is not None else None
-
     def _vectors_from_db(self, space_id: int) -> tuple[int, np.ndarray, np.ndarray]:
         with self._lock:
             self.conn.execute("BEGIN")  # one snapshot for the generation and the rows

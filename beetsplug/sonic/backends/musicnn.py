@@ -28,12 +28,6 @@ def model() -> MusiCNN:
     return _MODEL
 
 
-def weights_installed() -> bool:
-    from ..musicnn.checkpoint import find_weights
-
-    return find_weights() is not None
-
-
 class MusicnnBackend(Backend):
     NAME = "musicnn"
 

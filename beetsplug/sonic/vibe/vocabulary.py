@@ -75,12 +75,6 @@ class Assessment:
     def to_json(self) -> dict:
         return asdict(self)
 
-    @classmethod
-    def from_json(cls, data: dict) -> "Assessment":
-        return cls(**{k: data[k] for k in ("genres", "characters", "textures", "energy",
-                                           "placement", "source")},
-                   evidence=list(data.get("evidence", [])))
-
     def fields(self) -> dict:
         """The beets flexible fields this assessment is stored as."""
         return {"vibe_genre": list(self.genres), "vibe_character": list(self.characters),
