@@ -168,3 +168,17 @@ def test_ctrl_c_keeps_finished_work(unembedded):
     kept = status(beet)["embedded"]
     assert 3 <= kept < total
     assert f"{total - kept} to embed" in beet("embed").stdout
+
+
+def test_sidecar_location_is_configurable(tmp_path, family_audio, copy_of):
+    from .helpers import Beet
+
+    elsewhere = tmp_path / "vectors" / "my.sonic.db"
+    elsewhere.parent.mkdir()
+    beet = Beet(tmp_path / "h", sidecar=str(elsewhere))
+    beet("import", copy_of(sorted(family_audio.glob("acid_*"))[:2]))
+    assert elsewhere.exists() and not beet.sidecar.exists()
+    assert status(beet)["embedded"] == 2
+    beet.set(sidecar=str(tmp_path / "missing-folder" / "x.db"))
+    res = beet("embed", check=False)
+    assert res.returncode != 0 and "does not exist" in res.output and "Traceback" not in res.output
