@@ -318,3 +318,23 @@ def test_interrupted_run_resumes_without_paying_twice(tmp_path, fake):
     assert "25 to embed, 25 up to date" in out and "embedded 25" in out
     assert len(fake.delivered) == 50 and set(fake.delivered.values()) == {1}
     assert len(fake.embed_requests()) == 51  # 50 answered + the one in flight at the kill
+
+
+def test_ctrl_c_during_a_request_exits_at_once_and_keeps_work(tmp_path, fake, family_audio):
+    beet = gemini_beet(tmp_path / "h", fake, batch_size=1, timeout=60)
+    import_tracks(beet, tmp_path, sorted(family_audio.glob("pads_*"))[:3])
+    release = threading.Event()
+    fake.script = ["ok", {"stall": release}]
+    proc = beet.popen("embed")
+    try:
+        deadline = time.time() + 60
+        while len(fake.embed_requests()) < 2 and time.time() < deadline:
+            time.sleep(0.05)
+        assert len(fake.embed_requests()) == 2  # the second request hangs on the server
+        proc.send_signal(signal.SIGINT)
+        out, err = proc.communicate(timeout=20)  # not the 60 s request timeout
+    finally:
+        release.set()
+    assert proc.returncode != 0 and "interrupted; 1 finished item(s) are saved" in err
+    assert "Traceback" not in err
+    assert status(beet)["embedded"] == 1

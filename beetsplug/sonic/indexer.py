@@ -17,7 +17,8 @@ import signal
 import time
 import traceback
 from collections import deque
-from concurrent.futures import FIRST_COMPLETED, ThreadPoolExecutor, wait
+import threading
+from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
 from dataclasses import dataclass, field
 from typing import Any, Callable, Iterable, Sequence
 
@@ -168,6 +169,21 @@ def _failure(item_id: int, path: bytes, state, exc: BaseException) -> Outcome:
                    detail="".join(traceback.format_exception(exc)))
 
 
+def _in_daemon_thread(fn, *args) -> Future:
+    """Run ``fn(*args)`` in a daemon thread: a request still in flight when the user
+    presses Ctrl-C must not keep the process alive (its answer would be lost anyway)."""
+    fut: Future = Future()
+
+    def run():
+        try:
+            fut.set_result(fn(*args))
+        except BaseException as exc:  # delivered to the caller through the future
+            fut.set_exception(exc)
+
+    threading.Thread(target=run, name="sonic-send", daemon=True).start()
+    return fut
+
+
 def _hosted_outcomes(backend: Backend, tasks: list[tuple[int, bytes]], workers: int):
     """Prepare clips ahead in threads while rate-limited requests are in flight.
 
@@ -184,7 +200,6 @@ def _hosted_outcomes(backend: Backend, tasks: list[tuple[int, bytes]], workers: 
     sending: dict = {}
     fatal: FatalError | None = None
     prep_pool = ThreadPoolExecutor(max(workers, 1), thread_name_prefix="sonic-prepare")
-    send_pool = ThreadPoolExecutor(backend.concurrency, thread_name_prefix="sonic-send")
     try:
         while True:
             while fatal is None and len(prepping) < lookahead:
@@ -202,7 +217,7 @@ def _hosted_outcomes(backend: Backend, tasks: list[tuple[int, bytes]], workers: 
             full = len(batch) >= per_request or (batch and not prepping)
             if fatal is None and full and len(sending) < backend.concurrency:
                 chunk, batch = batch[:per_request], batch[per_request:]
-                sending[send_pool.submit(backend.send, [c for _, _, c in chunk])] = chunk
+                sending[_in_daemon_thread(backend.send, [c for _, _, c in chunk])] = chunk
                 continue
             if not sending and (fatal is not None or not prepping):
                 break
@@ -228,7 +243,6 @@ def _hosted_outcomes(backend: Backend, tasks: list[tuple[int, bytes]], workers: 
             raise fatal
     finally:
         prep_pool.shutdown(wait=False, cancel_futures=True)
-        send_pool.shutdown(wait=False, cancel_futures=True)
 
 
 def _outcomes(backend: Backend, tasks: list[tuple[int, bytes]], workers: int, options: dict):
