@@ -55,13 +55,13 @@ class SonicPlugin(BeetsPlugin):
         cli.vibe_imported(self.runtime(session.lib), list(task.imported_items()))
 
     def item_removed(self, item) -> None:
-        cli.forget_item(self.runtime(item._db), item)
+        cli.forget_item(self.runtime(item.db), item)
 
     def item_relocated(self, item, source, destination) -> None:
-        cli.follow_file(self.runtime(item._db), item, source, destination)
+        cli.follow_file(self.runtime(item.db), item, source, destination)
 
     def after_write(self, item, path) -> None:
-        cli.follow_file(self.runtime(item._db), item, path, path)
+        cli.follow_file(self.runtime(item.db), item, path, path)
 
     def import_done(self, lib, paths) -> None:
         cli.finish_import(self.runtime(lib), lib)

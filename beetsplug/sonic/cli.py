@@ -560,7 +560,7 @@ def run_cohesion(rt: Runtime, lib, opts, args) -> None:
         "random_median": round(float(np.median(report.baseline)), 4),
     }
     order = transitions = suggestions = None
-    if opts.order or (opts.m3u and opts.order):
+    if opts.order:
         order, transitions = cohesion.flow(report)
     if opts.suggest:
         suggestions = cohesion.suggest(ids, X, report, worst=opts.worst)
