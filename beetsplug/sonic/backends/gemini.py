@@ -58,7 +58,7 @@ class GeminiBackend(Backend):
         return max(1, self.settings.concurrency)
 
     def params(self) -> dict:
-        return {**super().params(), "clip": f"mp3 {CLIP_SR} Hz mono {CLIP_BITRATE // 1000} kbit/s"}
+        return {**super().params(), "clip": f"mp3 {CLIP_SR} Hz mono {CLIP_BITRATE // 1000} kbit/s q7"}
 
     def requests_for(self, n_tracks: int) -> int:
         per_request = max(1, self.batch_size // len(self.positions))
