@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import os
-import shutil
 from pathlib import Path
 
 import numpy as np
@@ -85,9 +83,3 @@ def _resample(y: np.ndarray, sr_in: int, sr_out: int) -> np.ndarray:
     t_out = np.arange(n_out) * sr_in / sr_out
     out = np.stack([np.interp(t_out, np.arange(ch.size), ch) for ch in y]).astype(np.float32)
     return out[0] if out.shape[0] == 1 else out
-
-
-def copy_tree(src: Path, dest: Path) -> None:
-    shutil.copytree(src, dest, dirs_exist_ok=True)
-    for p in dest.iterdir():
-        os.utime(p)

@@ -544,7 +544,7 @@ def run_cohesion(rt: Runtime, lib, opts, args) -> None:
     space = rt.space_named(opts.space)
     ids, X = rt.store.matrix(space)
     by_id = {item.id: item for item in items}
-    _, missing = cohesion.rows_of(ids, list(by_id))
+    _, missing = search.rows_of(ids, list(by_id))
     if len(by_id) - len(missing) < 2:
         raise FatalError(f"only {len(by_id) - len(missing)} of the {len(by_id)} tracks have a vector "
                          f"in the {space.name} space: run `beet embed {' '.join(args)}`".rstrip())
@@ -633,6 +633,12 @@ def graph_command() -> ui.Subcommand:
     return cmd
 
 
+def _library_rows(lib, args, ids: np.ndarray) -> tuple[list[int], dict]:
+    """Rows of a space's matrix whose items match the query, and those items by id."""
+    items = {item.id: item for item in lib.items(args)}
+    return [r for r, iid in enumerate(ids.tolist()) if iid in items], items
+
+
 def run_graph(rt: Runtime, lib, opts, args) -> None:
     from . import graph
 
@@ -640,8 +646,7 @@ def run_graph(rt: Runtime, lib, opts, args) -> None:
         raise FatalError("-k must be at least 1")
     space = rt.space_named(opts.space)
     ids, X = rt.store.matrix(space)
-    items = {item.id: item for item in lib.items(args)}
-    rows = [r for r, iid in enumerate(ids.tolist()) if iid in items]
+    rows, items = _library_rows(lib, args, ids)
     if len(rows) < 2:
         raise FatalError(f"{len(rows)} matching track(s) have a vector in the {space.name} space; "
                          "a map needs two or more (run `beet embed`)")
@@ -672,10 +677,10 @@ def export_vectors(rt: Runtime, lib, args, path: str, space_name: str | None) ->
     """``beet embed --export FILE.json``: vectors with id, path, artist, title."""
     space = rt.space_named(space_name)
     ids, X = rt.store.matrix(space)
-    items = {item.id: item for item in lib.items(args)}
-    records = [{"id": int(iid), "path": displayable_path(items[iid].path), "artist": items[iid].artist,
-                "title": items[iid].title, "vector": [round(float(v), 6) for v in X[r]]}
-               for r, iid in enumerate(ids.tolist()) if iid in items]
+    rows, items = _library_rows(lib, args, ids)
+    records = [{"id": int(ids[r]), "path": displayable_path(items[int(ids[r])].path),
+                "artist": items[int(ids[r])].artist, "title": items[int(ids[r])].title,
+                "vector": [round(float(v), 6) for v in X[r]]} for r in rows]
     with open(path, "w", encoding="utf-8") as f:
         json.dump({"space": space.name, "backend": space.backend, "model": space.model,
                    "dims": space.dims, "items": records}, f, ensure_ascii=False)

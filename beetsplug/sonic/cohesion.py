@@ -8,7 +8,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from . import analysis
-from .search import Hit, rank
+from .search import Hit, rank, rows_of
 
 
 @dataclass
@@ -21,18 +21,6 @@ class SetReport:
     scaled: np.ndarray        # (m,) fit min-max scaled within the set
     baseline: np.ndarray      # cohesion of random same-size sets from the library
     percentile: float         # share of random sets less cohesive than this one
-
-
-def rows_of(ids: np.ndarray, wanted: list[int]) -> tuple[np.ndarray, list[int]]:
-    """Row numbers of ``wanted`` ids in sorted ``ids`` (query order kept) and the absent ids."""
-    pos = np.searchsorted(ids, wanted)
-    rows, missing = [], []
-    for iid, p in zip(wanted, pos):
-        if p < ids.size and ids[p] == iid:
-            rows.append(int(p))
-        else:
-            missing.append(iid)
-    return np.array(rows, np.int64), missing
 
 
 def assess(ids: np.ndarray, X: np.ndarray, set_ids: list[int], *, trials: int = 500,

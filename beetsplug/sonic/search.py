@@ -26,17 +26,26 @@ class Query:
     vector: np.ndarray | None  # unit query vector (d,)
 
 
+def rows_of(ids: np.ndarray, wanted: list[int]) -> tuple[np.ndarray, list[int]]:
+    """Row numbers of ``wanted`` ids in sorted ``ids`` (query order kept) and the absent ids."""
+    pos = np.searchsorted(ids, wanted)
+    rows, missing = [], []
+    for iid, p in zip(wanted, pos):
+        if p < ids.size and ids[p] == iid:
+            rows.append(int(p))
+        else:
+            missing.append(iid)
+    return np.array(rows, np.int64), missing
+
+
 def seed_vector(ids: np.ndarray, X: np.ndarray, seed_ids: Iterable[int]) -> Query:
     """The unit centroid of the seed items' vectors (one item: its own vector)."""
-    seed_ids = list(dict.fromkeys(seed_ids))
-    rows = np.searchsorted(ids, seed_ids)
-    present = [(sid, r) for sid, r in zip(seed_ids, rows) if r < ids.size and ids[r] == sid]
-    found = [sid for sid, _ in present]
-    missing = [sid for sid in seed_ids if sid not in set(found)]
-    if not present:
+    wanted = list(dict.fromkeys(seed_ids))
+    rows, missing = rows_of(ids, wanted)
+    found = [int(ids[r]) for r in rows]
+    if not found:
         return Query(found, missing, None)
-    q = analysis.normalize(analysis.centroid(X[[r for _, r in present]]))
-    return Query(found, missing, q)
+    return Query(found, missing, analysis.normalize(analysis.centroid(X[rows])))
 
 
 def rank(ids: np.ndarray, X: np.ndarray, q: np.ndarray, *, n: int,
