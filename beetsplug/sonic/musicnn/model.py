@@ -40,6 +40,13 @@ MSD_TAGS = ["rock", "pop", "alternative", "indie", "electronic", "female vocalis
             "experimental", "female vocalist", "guitar", "Hip-Hop", "70s", "party", "country",
             "easy listening", "sexy", "catchy", "funk", "electro", "heavy metal", "Progressive rock",
             "60s", "rnb", "indie pop", "sad", "House", "happy"]
+#: The MagnaTagATune checkpoint's 50 tags: instruments, voices, moods.
+MTT_TAGS = ["guitar", "classical", "slow", "techno", "strings", "drums", "electronic", "rock", "fast",
+            "piano", "ambient", "beat", "violin", "vocal", "synth", "female", "indian", "opera", "male",
+            "singing", "vocals", "no vocals", "harpsichord", "loud", "quiet", "flute", "woman",
+            "male vocal", "no vocal", "pop", "soft", "sitar", "solo", "man", "classic", "choir", "voice",
+            "new age", "dance", "male voice", "female vocal", "beats", "harp", "cello", "no voice",
+            "weird", "country", "metal", "female voice", "choral"]
 
 
 # --- the mel front end (librosa's defaults, in float32) ------------------------------
@@ -226,8 +233,9 @@ class MusiCNN:
         mid = np.concatenate(outs, axis=2)  # (B, T, 753)
         max_pool, mean_pool = mid.max(axis=1), mid.mean(axis=1)
         pooled = np.stack([max_pool, mean_pool], axis=2).reshape(B, -1) * self.bn_pool[0] + self.bn_pool[1]
-        dense = np.maximum(pooled @ self.dense[0] + self.dense[1], 0.0)
-        penultimate = dense * self.bn_dense[0] + self.bn_dense[1]
+        dense = pooled @ self.dense[0] + self.dense[1]
+        penultimate = np.maximum(dense, 0.0) * self.bn_dense[0] + self.bn_dense[1]
         logits = penultimate @ self.out[0] + self.out[1]
-        return {"taggram": 1.0 / (1.0 + np.exp(-logits)), "penultimate": penultimate,
+        return {"taggram": 1.0 / (1.0 + np.exp(-logits)), "logits": logits,
+                "penultimate": penultimate, "dense": dense,
                 "mean_pool": mean_pool, "max_pool": max_pool}
