@@ -5,7 +5,6 @@ and with 1.5 s of fake latency per request at concurrency 1, 4 and 8.
 
 from __future__ import annotations
 
-import os
 import sys
 import time
 

@@ -94,7 +94,7 @@ def compute(path: str) -> dict[str, np.ndarray]:
                 out[f"{plan}/{m}/{layer}"] = res[layer].astype(np.float32)
     for name, positions in (("spectral_mid30", (0.5,)), ("spectral_seg3x30", (0.25, 0.5, 0.75))):
         t0 = time.process_time()
-        out[name] = get_backend("spectral", segment=30.0, positions=positions).embed(path)
+        out[name] = get_backend("spectral", segment=30.0, positions=positions).embed(path).vector
         out[f"{name}_s"] = np.float32(time.process_time() - t0)
     return out
 

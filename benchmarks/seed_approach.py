@@ -8,11 +8,10 @@ standardisation. Used by ``spectral_quality.py``.
 from __future__ import annotations
 
 import numpy as np
-
 from _audio import ROOT  # noqa: F401  (puts the plugin on sys.path)
+
 from beetsplug.sonic.audio import load_segments
-from beetsplug.sonic.backends.spectral import (HOP, N_FFT, SR, dct_matrix, mel_filterbank,
-                                               power_spectrogram)
+from beetsplug.sonic.backends.spectral import HOP, N_FFT, SR, dct_matrix, mel_filterbank, power_spectrogram
 
 
 def chroma_filterbank(sr: int, n_fft: int) -> np.ndarray:

@@ -9,7 +9,6 @@ from __future__ import annotations
 import os
 
 import numpy as np
-
 from _audio import tracks
 from seed_approach import seed_features
 
@@ -37,7 +36,7 @@ def main() -> None:
     report("seed: mean of 28 features", analysis.normalize(seed), families)
     for positions in ((0.5,), (0.25, 0.5, 0.75)):
         backend = get_backend("spectral", segment=30, positions=positions)
-        R = np.stack([backend.embed(p) for p in paths])
+        R = np.stack([backend.embed(p).vector for p in paths])
         mean, scale = analysis.fit_standardizer(R)
         tag = "mid" if len(positions) == 1 else "25/50/75"
         report(f"spectral {tag}, raw", analysis.normalize(R), families)

@@ -36,7 +36,8 @@ def main() -> None:
     rows = []
     for seg, pos in ((30, (0.5,)), (10, (0.25, 0.5, 0.75)), (30, (0.25, 0.5, 0.75))):
         label = f"{seg} s x {len(pos)} point(s)"
-        decode = per_second(lambda p: load_segments(p, sr=22050, length=seg, positions=pos), paths)
+        decode = per_second(lambda p, seg=seg, pos=pos: load_segments(p, sr=22050, length=seg, positions=pos),
+                            paths)
         backend = get_backend("spectral", segment=seg, positions=pos)
         full = per_second(backend.embed, paths)
         rows.append((label, decode, full))

@@ -7,10 +7,7 @@ import pytest
 
 from beetsplug.sonic import synth
 
-from .helpers import Beet
-
-FORMATS = ("mp3", "flac", "ogg", "m4a", "wav")
-PER_FAMILY = 5
+from .helpers import FORMATS, PER_FAMILY, Beet
 
 
 @pytest.fixture(scope="session")
@@ -46,7 +43,3 @@ def copy_of(tmp_path):
         return dest
 
     return _copy
-
-
-def family_of(title: str) -> str:
-    return title.split()[0].lower()

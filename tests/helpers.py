@@ -11,6 +11,24 @@ from pathlib import Path
 import yaml
 
 BEET = [sys.executable, "-m", "beets"]
+FORMATS = ("mp3", "flac", "ogg", "m4a", "wav")
+PER_FAMILY = 5
+#: the documented SQL interface (docs/how-it-works.md): top-k of one space through vec0
+VEC0_TOP_K = ("SELECT v.item_id, 1 - v.distance FROM vec_{space_id} AS v "
+              "WHERE v.embedding MATCH ? AND k = ? ORDER BY v.distance")
+
+
+def family_of(title: str) -> str:
+    return title.split()[0].lower()
+
+
+def vec0_top_k(conn, space_name: str, query, k: int) -> list[tuple[int, float]]:
+    """Top-k through sqlite-vec alone, as any SQL client would ask it."""
+    import numpy as np
+
+    (space_id,) = conn.execute("SELECT id FROM spaces WHERE name = ?", (space_name,)).fetchone()
+    blob = np.asarray(query, np.float32).tobytes()
+    return [(int(i), float(s)) for i, s in conn.execute(VEC0_TOP_K.format(space_id=space_id), (blob, k))]
 
 
 @dataclass
@@ -56,9 +74,12 @@ class Beet:
         env.pop("GOOGLE_API_KEY", None)
         return env
 
-    def __call__(self, *args: str, check: bool = True, timeout: float = 600) -> Result:
+    def __call__(self, *args: str, check: bool = True, timeout: float = 600,
+                 input: str | None = None) -> Result:
+        """Run ``beet ARGS``; ``input`` is typed at its prompts (none: stdin is closed)."""
         proc = subprocess.run([*BEET, *map(str, args)], env=self.env(), capture_output=True,
-                              text=True, timeout=timeout, stdin=subprocess.DEVNULL)
+                              text=True, timeout=timeout, input=input,
+                              stdin=subprocess.DEVNULL if input is None else None)
         res = Result(proc.returncode, proc.stdout, proc.stderr)
         if check and proc.returncode != 0:
             raise AssertionError(f"beet {' '.join(map(str, args))} failed ({proc.returncode}):\n{res.output}")

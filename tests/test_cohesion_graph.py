@@ -12,7 +12,7 @@ import pytest
 from beetsplug.sonic import synth
 
 from .browser import Page, browser  # noqa: F401  (fixture)
-from .conftest import family_of
+from .helpers import family_of
 
 ARTIFACTS = Path(__file__).resolve().parents[1] / "artifacts"
 XSS_SCRIPT = "</script><script>alert(1)</script>"

@@ -70,7 +70,11 @@ def test_changed_settings_are_an_error_with_the_fix(small):
     assert "Traceback" not in res.output
     res = small("similar", "title:Acid Study 1", check=False)
     assert res.returncode != 0 and "--rebuild" in res.output
-    out = small("embed", "--rebuild").stdout
+    res = small("embed", "--rebuild", input="n\n", check=False)  # asks first; "no" keeps everything
+    assert res.returncode != 0 and "nothing changed" in res.output
+    with small.store() as store:
+        assert store.count(store.get_space("spectral")) == 4
+    out = small("embed", "--rebuild", "-y").stdout
     assert "4 to embed" in out and "embedded 4" in out
     assert small.similar_titles("-n", "1", "title:Acid Study 1") == ["Acid Study 2"]
 

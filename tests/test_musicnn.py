@@ -13,8 +13,7 @@ from beetsplug.sonic import analysis
 from beetsplug.sonic.musicnn import checkpoint
 from beetsplug.sonic.musicnn.model import MSD_TAGS, MusiCNN, log_mel, patches
 
-from .conftest import family_of
-from .helpers import Beet
+from .helpers import Beet, family_of
 
 FIXTURES = sorted((Path(__file__).parent / "fixtures" / "musicnn").glob("*.npz"))
 
@@ -136,4 +135,4 @@ def test_installing_weights_later_moves_to_the_better_space(tmp_path, family_aud
     assert "using the musicnn backend" in out and "3 to embed" in out
     status = [json.loads(line) for line in beet("embed", "--status", "--json").stdout.splitlines()]
     assert {s["space"]: s["embedded"] for s in status} == {"spectral": 3, "musicnn": 3}
-    assert "dropped the spectral space" in beet("embed", "--drop-space", "spectral").stdout
+    assert "dropped the spectral space" in beet("embed", "--drop-space", "spectral", "-y").stdout

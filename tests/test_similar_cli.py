@@ -4,9 +4,11 @@ from __future__ import annotations
 
 import json
 
+import numpy as np
+
 from beetsplug.sonic import synth
 
-from .conftest import PER_FAMILY, family_of
+from .helpers import PER_FAMILY, family_of
 
 N_TRACKS = PER_FAMILY * len(synth.FAMILIES)
 
@@ -90,3 +92,23 @@ def test_query_matching_nothing_says_so(family_library):
 def test_unknown_space_names_the_fix(family_library):
     res = family_library("similar", "--space", "nonesuch", "title:Acid Study 1", check=False)
     assert res.returncode != 0 and "beet embed" in res.output and "spectral" in res.output
+
+
+def test_sql_interface_gives_the_same_top_k_as_similar(family_library):
+    """The sidecar read by any SQL client with sqlite-vec (docs/how-it-works.md)."""
+    import sqlean
+    import sqlite_vec
+
+    from .helpers import vec0_top_k
+
+    seed = family_library.ids("title:Breaks Study 2")["Breaks Study 2"]
+    expected = [json.loads(line)["id"] for line in
+                family_library("similar", "--json", "-n", "5", f"id:{seed}").stdout.splitlines()]
+    conn = sqlean.connect(str(family_library.sidecar))
+    conn.enable_load_extension(True)
+    sqlite_vec.load(conn)
+    (vector,) = conn.execute("SELECT e.vector FROM entries e JOIN spaces s ON s.id = e.space_id "
+                             "WHERE s.name = 'spectral' AND e.item_id = ?", (seed,)).fetchone()
+    got = [iid for iid, _ in vec0_top_k(conn, "spectral", np.frombuffer(vector, np.float32), 6)]
+    conn.close()
+    assert got[0] == seed and got[1:] == expected

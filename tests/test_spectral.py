@@ -15,7 +15,7 @@ from beetsplug.sonic.errors import FatalError, ItemError
 def family_vectors(family_audio):
     backend = get_backend("spectral", segment=30, positions=(0.5,))
     paths = sorted(family_audio.iterdir())
-    R = np.stack([backend.embed(str(p)) for p in paths])
+    R = np.stack([backend.embed(str(p)).vector for p in paths])
     mean, scale = analysis.fit_standardizer(R)
     V = analysis.standardize(R, mean=mean, scale=scale, weights=group_weights())
     families = [p.name.split("_")[0] for p in paths]
@@ -58,7 +58,7 @@ def test_feature_vector_shape_and_finiteness():
 
 def test_rhythm_profile_finds_the_tempo():
     # four-on-the-floor at 128 BPM: the low-band onset autocorrelation peaks near 128 (or 64/256)
-    from beetsplug.sonic.backends.spectral import TEMPO_BPM, SR
+    from beetsplug.sonic.backends.spectral import SR, TEMPO_BPM
 
     y = synth.render(synth.spec("acid", 5), 20.0)[0]
     y = np.interp(np.arange(0, y.size, synth.SR / SR), np.arange(y.size), y).astype(np.float32)
@@ -90,8 +90,8 @@ def test_decoded_segment_is_the_midpoint(tmp_path):
 
 def test_multi_point_sampling_averages_segments(family_audio):
     path = str(sorted(family_audio.glob("acid_*"))[0])
-    one = get_backend("spectral", segment=10, positions=(0.5,)).embed(path)
-    three = get_backend("spectral", segment=10, positions=(0.25, 0.5, 0.75)).embed(path)
+    one = get_backend("spectral", segment=10, positions=(0.5,)).embed(path).vector
+    three = get_backend("spectral", segment=10, positions=(0.25, 0.5, 0.75)).embed(path).vector
     assert one.shape == three.shape and not np.allclose(one, three)
 
 

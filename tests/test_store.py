@@ -18,6 +18,8 @@ from beetsplug.sonic import analysis
 from beetsplug.sonic.errors import FatalError
 from beetsplug.sonic.store import MIGRATIONS, SpaceSpec, Store, connect
 
+from .helpers import VEC0_TOP_K, vec0_top_k
+
 SPEC = SpaceSpec(name="spectral", kind="audio", backend="spectral", model="spectral", dims=8,
                  params={"segment": 30.0, "positions": [0.5]}, standardize=True)
 
@@ -77,7 +79,7 @@ def test_put_get_and_vec0_knn_agree_with_numpy(store):
     np.testing.assert_allclose(M, X, atol=1e-7)
     q = X[7]
     exact = analysis.top_k(X @ q, 5) + 1
-    assert [iid for iid, _ in store.knn_vec0(space, q, 5)] == exact.tolist()
+    assert [iid for iid, _ in vec0_top_k(store.conn, space.name, q, 5)] == exact.tolist()
     entry = store.entries(space)[3]
     assert (entry.path, entry.mtime, entry.size, entry.ok) == (b"/m/3.mp3", 1.5, 10, True)
 
@@ -95,7 +97,7 @@ def test_error_replaces_vector_everywhere(store):
     store.put_error(space, 1, "the analysed audio is silent", path=b"/x.mp3")
     assert not store.entries(space)[1].ok
     assert store.entries(space)[1].error == "the analysed audio is silent"
-    assert [i for i, _ in store.knn_vec0(space, np.eye(8)[0], 5)] == [2]
+    assert [i for i, _ in vec0_top_k(store.conn, space.name, np.eye(8)[0], 5)] == [2]
     assert store.matrix(space)[0].tolist() == [2]
 
 
@@ -122,7 +124,7 @@ def test_relocate_and_delete(store):
     assert (e.path, e.mtime, e.size) == (b"/lib/a.mp3", 2.0, 6)
     assert store.delete_items([1]) == 1
     assert store.entries(space) == {}
-    assert store.knn_vec0(space, np.eye(8)[0], 3) == []
+    assert vec0_top_k(store.conn, space.name, np.eye(8)[0], 3) == []
 
 
 def test_drop_space_removes_table_and_cache(store):
@@ -181,8 +183,8 @@ def _python_with_loadable_sqlite() -> str | None:
         if exe and os.path.exists(exe):
             probe = subprocess.run(
                 [exe, "-c", "import sqlite3,sys; sys.exit(0 if hasattr(sqlite3.Connection,"
-                 "'enable_load_extension') and sys.version_info[:2] == (%d, %d) else 1)"
-                 % sys.version_info[:2]], capture_output=True)
+                 "'enable_load_extension') and sys.version_info[:2] == ({}, {}) else 1)"
+                 .format(*sys.version_info[:2])], capture_output=True)
             if probe.returncode == 0:
                 return exe
     return None
@@ -211,7 +213,9 @@ def test_stdlib_sqlite3_path_with_a_python_that_allows_it(tmp_path):
         s = Store({str(db)!r}, driver="sqlite3")
         sp = s.ensure_space(SpaceSpec("t", "audio", "t", "t", 4))
         s.put_vector(sp, 7, vector=np.array([1, 0, 0, 0], np.float32))
-        print(json.dumps([s.driver, s.knn_vec0(sp, np.array([1, 0, 0, 0], np.float32), 1)]))
+        blob = np.array([1, 0, 0, 0], np.float32).tobytes()
+        sql = {VEC0_TOP_K.format(space_id=1)!r}
+        print(json.dumps([s.driver, s.conn.execute(sql, (blob, 1)).fetchall()]))
     """)
     out = subprocess.run([exe, "-c", script], capture_output=True, text=True)
     assert out.returncode == 0, out.stderr

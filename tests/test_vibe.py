@@ -202,14 +202,17 @@ def test_pretend_json_and_force(vibe_library):
     assert "1 to assess" in vibe_library("vibe", "--force", "title:Acid Two").stdout
 
 
-def test_changed_vocabulary_marks_vibes_stale(tmp_path, family_audio, copy_of):
+def test_changed_vocabulary_is_an_error_naming_the_rebuild(tmp_path, family_audio, copy_of):
     beet = Beet(tmp_path / "h")
     beet("import", copy_of(sorted(family_audio.glob("acid_*"))[:2]))
     assert "2 to assess" in beet("vibe").stdout
     beet.set(vibe={"genres": ["Acid Techno", "Ambient", "Other"]})
-    res = beet("vibe")
-    assert "vocabulary changed: 2 earlier vibe(s) are stale" in res.output
-    assert "2 to assess" in res.stdout
+    res = beet("vibe", check=False)
+    assert res.returncode != 0 and "Traceback" not in res.output
+    assert "vocabulary" in res.output and "beet vibe --rebuild" in res.output
+    with beet.store() as store:  # nothing was dropped by the failed run
+        assert store.count(store.get_space("vibe-local")) == 2
+    assert "2 to assess" in beet("vibe", "--rebuild", "-y").stdout
     assert "0 to assess" in beet("vibe").stdout
 
 

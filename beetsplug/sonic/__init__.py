@@ -1,7 +1,8 @@
 """beets-sonic: what else in my library sounds like this?
 
-The plugin class only wires: config defaults, the import stage, listeners and
-subcommands. The work is done in :mod:`.cli` and the modules it calls.
+The plugin class only wires: config defaults, field types, the import stages,
+listeners and the subcommands of :mod:`.commands`. The work is done in the use
+cases they call (see docs/how-it-works.md for the map).
 """
 
 from __future__ import annotations
@@ -9,8 +10,14 @@ from __future__ import annotations
 from beets.dbcore import types
 from beets.plugins import BeetsPlugin
 
-from . import cli
-from .settings import DEFAULTS
+from . import hooks
+from .commands import REGISTRY
+from .errors import FatalError
+from .output import user_errors
+from .runtime import Runtime
+from .settings import DEFAULTS, flag
+
+RELOCATED = ("item_moved", "item_copied", "item_linked", "item_hardlinked", "item_reflinked")
 
 
 class SonicPlugin(BeetsPlugin):
@@ -27,44 +34,52 @@ class SonicPlugin(BeetsPlugin):
         super().__init__(name)
         self.config.add(DEFAULTS)
         self.config["gemini"]["api_key"].redact = True
-        self._runtime: cli.Runtime | None = None
+        self._runtime: Runtime | None = None
         self.import_stages = []
-        if self.config["auto"].get(bool):
+        if self._flag(self.config, "auto"):
             self.import_stages.append(self.imported)
-        if self.config["vibe"]["auto"].get(bool):
+        if self._flag(self.config["vibe"], "auto"):
             self.import_stages.append(self.vibe_imported)
         self.register_listener("item_removed", self.item_removed)
-        for event in ("item_moved", "item_copied", "item_linked", "item_hardlinked",
-                      "item_reflinked"):
+        for event in RELOCATED:
             self.register_listener(event, self.item_relocated)
         self.register_listener("after_write", self.after_write)
         self.register_listener("import", self.import_done)
         self.register_listener("cli_exit", self.cli_exit)
 
-    def runtime(self, lib) -> cli.Runtime:
+    def _flag(self, view, key: str) -> bool:
+        """A yes/no switch read at load time: a bad value is logged (commands still load,
+        and report it as an error when they run)."""
+        try:
+            return flag(view, key)
+        except FatalError as exc:
+            self._log.error("{}", exc)
+            return False
+
+    def runtime(self, lib) -> Runtime:
         if self._runtime is None or self._runtime.library_path != lib.path:
-            self._runtime = cli.Runtime(self.config, self._log, lib.path)
+            self._runtime = Runtime(self.config, self._log, lib.path)
         return self._runtime
 
-    # import stage and listeners
+    # import stages and listeners
 
     def imported(self, session, task) -> None:
-        cli.embed_imported(self.runtime(session.lib), list(task.imported_items()))
+        hooks.embed_imported(self.runtime(session.lib), list(task.imported_items()))
 
     def vibe_imported(self, session, task) -> None:
-        cli.vibe_imported(self.runtime(session.lib), list(task.imported_items()))
+        hooks.vibe_imported(self.runtime(session.lib), list(task.imported_items()))
 
     def item_removed(self, item) -> None:
-        cli.forget_item(self.runtime(item.db), item)
+        hooks.forget_item(self.runtime(item.db), item)
 
     def item_relocated(self, item, source, destination) -> None:
-        cli.follow_file(self.runtime(item.db), item, source, destination)
+        hooks.follow_file(self.runtime(item.db), item, source, destination)
 
     def after_write(self, item, path) -> None:
-        cli.follow_file(self.runtime(item.db), item, path, path)
+        hooks.follow_file(self.runtime(item.db), item, path, path)
 
     def import_done(self, lib, paths) -> None:
-        cli.finish_import(self.runtime(lib), lib)
+        hooks.finish_import(self.runtime(lib), lib)
 
     def cli_exit(self, lib) -> None:
         if self._runtime is not None:
@@ -73,16 +88,9 @@ class SonicPlugin(BeetsPlugin):
     # subcommands
 
     def commands(self):
-        pairs = [
-            (cli.embed_command, cli.run_embed),
-            (cli.similar_command, cli.run_similar),
-            (cli.cohesion_command, cli.run_cohesion),
-            (cli.graph_command, cli.run_graph),
-            (cli.vibe_command, cli.run_vibe),
-        ]
-        return [self._wire(make, run) for make, run in pairs]
+        return [self._wire(module) for module in REGISTRY]
 
-    def _wire(self, make, run):
-        cmd = make()
-        cmd.func = cli.user_errors(lambda lib, opts, args: run(self.runtime(lib), lib, opts, args))
+    def _wire(self, module):
+        cmd = module.make()
+        cmd.func = user_errors(lambda lib, opts, args: module.run(self.runtime(lib), lib, opts, args))
         return cmd

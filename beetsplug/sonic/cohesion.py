@@ -56,6 +56,53 @@ def flow(report: SetReport) -> tuple[np.ndarray, np.ndarray]:
     return order, S[order[:-1], order[1:]]
 
 
+@dataclass
+class Judgement:
+    """Everything ``beet cohesion`` reports about one set."""
+
+    report: SetReport
+    order: np.ndarray | None = None          # (m,) flowing order, rows of report.X
+    transitions: np.ndarray | None = None    # (m - 1,) similarity of each step
+    suggestions: dict[int, list[Hit]] | None = None
+
+    @property
+    def worst_first(self) -> np.ndarray:
+        return np.argsort(self.report.fit, kind="stable")
+
+    def similarity(self) -> np.ndarray:
+        """``(m, m)`` track-to-track cosine similarities."""
+        return analysis.similarity_matrix(self.report.X)
+
+    def to_json(self, describe) -> dict:
+        """``describe(item_id) -> dict`` adds each track's metadata."""
+        r = self.report
+        out = {"tracks_in_set": int(r.ids.size), "cohesion": round(r.cohesion, 4),
+               "percentile": round(r.percentile, 1),
+               "random_median": round(float(np.median(r.baseline)), 4),
+               "tracks": [{**describe(int(r.ids[i])), "fit": round(float(r.fit[i]), 4),
+                           "scaled": round(float(r.scaled[i]), 4)} for i in self.worst_first]}
+        if self.order is not None:
+            out["order"] = [int(r.ids[i]) for i in self.order]
+            out["transitions"] = [round(float(t), 4) for t in self.transitions]
+        if self.suggestions is not None:
+            out["suggestions"] = {str(k): [{"id": h.item_id, "score": round(h.score, 4)} for h in v]
+                                  for k, v in self.suggestions.items()}
+        return out
+
+
+def judge(ids: np.ndarray, X: np.ndarray, set_ids: list[int], *, order: bool = False,
+          suggestions: bool = False, worst: int = 3) -> Judgement:
+    """The use case of ``beet cohesion``: assess the set, optionally order it and
+    suggest replacements for its worst-fitting tracks."""
+    report = assess(ids, X, set_ids)
+    result = Judgement(report)
+    if order:
+        result.order, result.transitions = flow(report)
+    if suggestions:
+        result.suggestions = suggest(ids, X, report, worst=worst)
+    return result
+
+
 def markdown_matrix(S: np.ndarray, names: list[str]) -> str:
     """The similarity matrix as a Markdown table with numbered tracks and a legend."""
     m = len(names)

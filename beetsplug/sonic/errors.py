@@ -18,5 +18,14 @@ class ItemError(SonicError):
     """One item failed; the run goes on."""
 
 
+class RequestRefused(ItemError):
+    """A hosted service refused one request (a 4xx other than auth/quota); ``status`` is
+    the HTTP status. Only the items of that request fail."""
+
+    def __init__(self, message: str, *, status: int):
+        super().__init__(message)
+        self.status = status
+
+
 class FatalError(SonicError):
     """Stop before (or instead of) doing more work."""

@@ -13,10 +13,11 @@ import os
 import re
 import threading
 import time
+from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Any, Callable, TypeVar
+from typing import Any, TypeVar
 
-from .errors import FatalError, ItemError
+from .errors import FatalError, ItemError, RequestRefused
 
 T = TypeVar("T")
 KEY_ENV = ("GEMINI_API_KEY", "GOOGLE_API_KEY")
@@ -24,21 +25,23 @@ KEY_ENV = ("GEMINI_API_KEY", "GOOGLE_API_KEY")
 
 @dataclass(frozen=True)
 class GeminiSettings:
+    """Validated ``sonic: gemini:`` settings; defaults live in settings.DEFAULTS only."""
+
     api_key: str
-    model: str = "gemini-embedding-2-preview"
-    text_model: str = "gemini-embedding-001"
-    chat_model: str = "gemini-2.5-flash"
-    dims: int = 768
-    api_version: str = "v1beta"
-    base_url: str = ""
-    timeout: float = 120.0          # seconds per request
-    min_interval: float = 3.0       # seconds between request starts
-    concurrency: int = 1            # requests in flight
-    batch_size: int = 4             # tracks per request
-    retries: int = 4                # extra attempts after 5xx / timeout / 429
-    backoff: float = 30.0           # first wait after a 429 without retryDelay
-    max_backoff: float = 300.0
-    retry_wait: float = 2.0         # first wait after a 5xx or timeout
+    model: str
+    text_model: str
+    chat_model: str
+    dims: int
+    api_version: str
+    base_url: str
+    timeout: float          # seconds per request
+    min_interval: float     # seconds between request starts
+    concurrency: int        # requests in flight
+    batch_size: int         # clips per request
+    retries: int            # extra attempts after 5xx / timeout / 429
+    backoff: float          # first wait after a 429 without retryDelay
+    max_backoff: float
+    retry_wait: float       # first wait after a 5xx or timeout
 
     def __repr__(self) -> str:  # never print the key
         return f"GeminiSettings(model={self.model!r}, dims={self.dims}, api_key=REDACTED)"
@@ -82,20 +85,29 @@ class Redactor:
 
 
 class RateLimiter:
-    """At least ``interval`` seconds between the starts of consecutive requests."""
+    """At least ``interval`` seconds between the starts of consecutive requests.
 
-    def __init__(self, interval: float):
+    ``slots`` records each granted start time on ``clock``: what the limiter itself
+    guarantees, free of the scheduling jitter a server would observe.
+    """
+
+    def __init__(self, interval: float, *, clock: Callable[[], float] = time.monotonic,
+                 sleep: Callable[[float], None] = time.sleep):
         self.interval = max(float(interval), 0.0)
+        self.clock = clock
+        self.sleep = sleep
+        self.slots: list[float] = []
         self._next = 0.0
         self._lock = threading.Lock()
 
     def wait(self) -> None:
         with self._lock:
-            now = time.monotonic()
+            now = self.clock()
             start = max(now, self._next)
             self._next = start + self.interval
+            self.slots.append(start)
         if start > now:
-            time.sleep(start - now)
+            self.sleep(start - now)
 
 
 def _retry_delay(details: Any) -> float | None:
@@ -122,10 +134,6 @@ def _error_details(details: Any) -> list[dict]:
         if isinstance(inner, dict) and isinstance(inner.get("details"), list):
             return [d for d in inner["details"] if isinstance(d, dict)]
     return []
-
-
-class TransientError(Exception):
-    """Worth trying again (5xx, timeout, connection, malformed answer)."""
 
 
 class Client:
@@ -199,7 +207,8 @@ class Client:
                                         f"{message}") from None
                     self._pause(what, f"server error {code}", attempts_other)
                     continue
-                raise ItemError(f"Gemini refused the request ({code}: {message})") from None
+                raise RequestRefused(f"Gemini refused the request ({code}: {message})",
+                                     status=code) from None
             except (FatalError, ItemError):
                 raise
             except Exception as exc:  # timeouts, connection errors, malformed answers

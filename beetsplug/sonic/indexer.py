@@ -14,33 +14,21 @@ from __future__ import annotations
 import multiprocessing
 import os
 import signal
+import threading
 import time
 import traceback
 from collections import deque
-import threading
+from collections.abc import Callable, Iterable, Sequence
 from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
 from dataclasses import dataclass, field
-from typing import Any, Callable, Iterable, Sequence
+from typing import Any
 
 import numpy as np
 
 from . import analysis
-from .backends import Backend, get_backend
+from .backends import Backend, HostedBackend, get_backend
 from .errors import FatalError, ItemError
-from .store import Entry, Space, SpaceSpec, Store
-
-def space_spec(backend: Backend) -> SpaceSpec:
-    return SpaceSpec(name=backend.NAME, kind=backend.KIND, backend=backend.NAME,
-                     model=backend.model, dims=backend.dims, params=backend.params(),
-                     standardize=backend.standardize)
-
-
-def open_space(store: Store, backend: Backend, *, rebuild: bool = False) -> Space:
-    """The backend's space in ``store`` (dropped and re-created with ``rebuild``)."""
-    if rebuild:
-        store.drop_space(backend.NAME)
-    return store.ensure_space(space_spec(backend))
-
+from .store import Entry, Space, Store
 
 # --- what needs doing ---------------------------------------------------------
 
@@ -57,39 +45,6 @@ def is_current(entry: Entry | None, path: bytes, state: tuple[float, int] | None
     """An entry is current when it holds a vector computed from this very file."""
     return (entry is not None and entry.ok and state is not None
             and entry.path == path and (entry.mtime, entry.size) == state)
-
-
-@dataclass
-class Status:
-    """Per-space counts for ``beet embed --status``."""
-
-    space: Space
-    embedded: int = 0
-    stale: int = 0
-    failed: int = 0
-    missing: int = 0
-    orphaned: int = 0
-    errors: dict[str, int] = field(default_factory=dict)
-
-
-def status(store: Store, space: Space, items: Iterable[Any]) -> Status:
-    entries = store.entries(space)
-    st = Status(space)
-    seen = set()
-    for item in items:
-        seen.add(item.id)
-        entry = entries.get(item.id)
-        if entry is None:
-            st.missing += 1
-        elif not entry.ok:
-            st.failed += 1
-            st.errors[entry.error or "?"] = st.errors.get(entry.error or "?", 0) + 1
-        elif space.kind != "audio" or is_current(entry, item.path, file_state(item.path)):
-            st.embedded += 1  # a vibe comes from tags, not from the file
-        else:
-            st.stale += 1
-    st.orphaned = len(set(entries) - seen)
-    return st
 
 
 def plan(store: Store, space: Space, items: Iterable[Any], *, force: bool = False) -> tuple[list, int]:
@@ -120,6 +75,7 @@ class Outcome:
 
 @dataclass
 class Report:
+    planned: int = 0       # items that needed a vector
     embedded: int = 0
     up_to_date: int = 0
     failed: list[tuple[int, bytes, str]] = field(default_factory=list)
@@ -142,11 +98,8 @@ def compute(backend: Backend, item_id: int, path: bytes) -> Outcome:
     out = Outcome(item_id, path, state=file_state(path))
     try:
         result = backend.embed(os.fsdecode(path))
-        if isinstance(result, tuple):
-            out.raw, out.extra = result
-        else:
-            out.raw = result
-        out.raw = np.asarray(out.raw, np.float32).ravel()
+        out.raw = np.asarray(result.vector, np.float32).ravel()
+        out.extra = result.extras or None
         if out.raw.size != backend.dims or not np.all(np.isfinite(out.raw)):
             raise ItemError(f"backend returned a bad vector ({out.raw.size} values, "
                             f"expected {backend.dims} finite)")
@@ -184,7 +137,7 @@ def _in_daemon_thread(fn, *args) -> Future:
     return fut
 
 
-def _hosted_outcomes(backend: Backend, tasks: list[tuple[int, bytes]], workers: int):
+def _hosted_outcomes(backend: HostedBackend, tasks: list[tuple[int, bytes]], workers: int):
     """Prepare clips ahead in threads while rate-limited requests are in flight.
 
     Up to ``concurrency`` requests of ``tracks_per_request`` tracks each; the
@@ -192,7 +145,7 @@ def _hosted_outcomes(backend: Backend, tasks: list[tuple[int, bytes]], workers: 
     FatalError from a request stops the run after the other requests in flight
     have been collected (they are paid for).
     """
-    per_request = max(1, backend.batch_size // len(backend.positions))
+    per_request = backend.tracks_per_request
     lookahead = per_request * backend.concurrency * 2 + max(workers, 1)
     todo = iter(tasks)
     prepping: deque = deque()
@@ -246,10 +199,10 @@ def _hosted_outcomes(backend: Backend, tasks: list[tuple[int, bytes]], workers: 
 
 
 def _outcomes(backend: Backend, tasks: list[tuple[int, bytes]], workers: int, options: dict):
-    if backend.PARALLEL == "hosted":
+    if isinstance(backend, HostedBackend):
         yield from _hosted_outcomes(backend, tasks, workers)
         return
-    if workers <= 1 or len(tasks) <= 1 or backend.PARALLEL != "process":
+    if workers <= 1 or len(tasks) <= 1:
         for task in tasks:
             yield compute(backend, *task)
         return
@@ -320,3 +273,26 @@ def restandardize(store: Store, space: Space, backend: Backend, *, force: bool =
     V = analysis.standardize(R, mean=mean, scale=scale, weights=backend.dim_weights)
     store.set_stats_and_vectors(space, n=int(ids.size), mean=mean, scale=scale, ids=ids, vectors=V)
     return True
+
+
+def embed_now(store: Store, space: Space, backend: Backend, items: Iterable[Any], *,
+              force: bool = False, limit: int | None = None, dry_run: bool = False,
+              workers: int = 1, options: dict | None = None,
+              on_plan: Callable[[int, int], None] | None = None,
+              on_outcome: Callable[[Outcome], None] | None = None) -> Report:
+    """THE use case "embed these items now", for ``beet embed`` and the import hooks.
+
+    Plans (skipping current items), tells ``on_plan(to_do, up_to_date)``, then
+    computes and stores; a dry run only plans.
+    """
+    todo, current = plan(store, space, items, force=force)
+    if limit is not None:
+        todo = todo[: max(limit, 0)]
+    if on_plan:
+        on_plan(len(todo), current)
+    if dry_run or not todo:
+        return Report(planned=len(todo), up_to_date=current)
+    report = embed_items(store, space, backend, todo, workers=workers, options=options,
+                         on_outcome=on_outcome)
+    report.planned, report.up_to_date = len(todo), current
+    return report

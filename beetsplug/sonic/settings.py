@@ -5,51 +5,55 @@ from __future__ import annotations
 import os
 from dataclasses import dataclass
 
+from .backends.base import backend_class, choose_backend
 from .errors import FatalError
-from .gemini import GeminiSettings, find_key, missing_key_error, missing_sdk_error, sdk_installed
+from .gemini import GeminiSettings, find_key
 from .store import default_path
+from .vibe.analyzers import choose_analyzer
 from .vibe.vocabulary import CHARACTERS, GENRES, PLACEMENTS, TEXTURES, Vocabulary
 
 DEFAULT_FORMAT = ("$sonic_score  %if{$title,$artist - $title,$path}"
                   "%if{$bpm,  $bpm BPM}%if{$initial_key,  $initial_key}")
 
-#: The ``sonic:`` defaults; every key is documented in docs/configuration.md.
-DEFAULTS = {
-    "auto": True,
-    "backend": "auto",
-    "sidecar": "",
-    "segment": 30.0,
-    "positions": [0.5],
-    "workers": 0,
-    "format": DEFAULT_FORMAT,
-    "hosted_import": "after",
-    "vibe": {
-        "auto": False,
-        "analyzer": "auto",
-        "format": "$vibe_energy  $vibe_placement  $artist - $title  [$vibe_genre | $vibe_character | $vibe_texture]",
-        "genres": GENRES,
-        "characters": CHARACTERS,
-        "textures": TEXTURES,
-        "placements": PLACEMENTS,
-    },
-    "gemini": {
-        "api_key": "",
-        "model": "gemini-embedding-2-preview",
-        "text_model": "gemini-embedding-001",
-        "chat_model": "gemini-2.5-flash",
-        "dims": 768,
-        "api_version": "v1beta",
-        "base_url": "",
-        "segment": 80.0,
-        "timeout": 120.0,
-        "min_interval": 3.0,
-        "concurrency": 1,
-        "batch_size": 4,
-        "retries": 4,
-        "backoff": 30.0,
-        "max_backoff": 300.0,
-    },
-}
+#: The ``sonic:`` defaults: the ONE source of every default (docs/configuration.md
+#: documents each key; a key not in here is an error naming the closest valid one).
+DEFAULTS = dict(
+    auto=True,
+    backend="auto",
+    sidecar="",
+    segment=30.0,
+    positions=[0.5],
+    workers=0,
+    format=DEFAULT_FORMAT,
+    hosted_import="after",
+    vibe=dict(
+        auto=False,
+        analyzer="auto",
+        format="$vibe_energy  $vibe_placement  $artist - $title  [$vibe_genre | $vibe_character | $vibe_texture]",
+        genres=GENRES,
+        characters=CHARACTERS,
+        textures=TEXTURES,
+        placements=PLACEMENTS,
+    ),
+    gemini=dict(
+        api_key="",
+        model="gemini-embedding-2-preview",
+        text_model="gemini-embedding-001",
+        chat_model="gemini-2.5-flash",
+        dims=768,
+        api_version="v1beta",
+        base_url="",
+        segment=80.0,
+        timeout=120.0,
+        min_interval=3.0,
+        concurrency=1,
+        batch_size=4,
+        retries=4,
+        backoff=30.0,
+        max_backoff=300.0,
+        retry_wait=2.0,
+    ),
+)
 
 #: Matryoshka sizes the Gemini embedding models accept.
 GEMINI_DIMS = (128, 256, 512, 768, 1536, 3072)
@@ -57,7 +61,6 @@ GEMINI_DIMS = (128, 256, 512, 768, 1536, 3072)
 
 @dataclass(frozen=True)
 class Settings:
-    auto: bool
     backend: str            # resolved: never "auto"
     backend_reason: str     # why this backend (for "auto")
     sidecar: str
@@ -68,30 +71,56 @@ class Settings:
     hosted_import: str
     gemini_segment: float
     gemini: GeminiSettings | None  # None when no key is configured
-    vibe_auto: bool
-    vibe_analyzer: str             # resolved: "local" or "gemini"
+    vibe_analyzer: str             # resolved: "local" or the hosted analyzer
     vibe_format: str
     vocab: Vocabulary
 
     def backend_options(self, name: str | None = None) -> dict:
-        name = name or self.backend
-        if name == "gemini":
-            if self.gemini is None:
-                raise missing_key_error()
-            return {"segment": self.gemini_segment, "positions": self.positions, "gemini": self.gemini}
-        return {"segment": self.segment, "positions": self.positions}
+        """Keyword arguments for the backend's constructor (the backend says which)."""
+        return backend_class(name or self.backend).options(self)
 
     @property
     def hosted(self) -> bool:
-        return self.backend == "gemini"
+        return backend_class(self.backend).HOSTED
 
 
 def _fail(key: str, why: str) -> FatalError:
-    return FatalError(f"sonic: {key}: {why} (fix it in your beets config.yaml)")
+    return FatalError(f"config `sonic: {key}`: {why} (fix it in your beets config.yaml)")
+
+
+def check_keys(view, defaults: dict | None = None, prefix: str = "") -> None:
+    """Every key under ``sonic:`` must be one we know; the error names the closest."""
+    import difflib
+
+    defaults = DEFAULTS if defaults is None else defaults
+    try:
+        keys = view.keys()
+    except Exception:  # confuse.ConfigTypeError: a section given as a scalar or list
+        raise _fail(prefix.rstrip(": ") or "sonic", "must be a section of settings") from None
+    for key in keys:
+        if key not in defaults:
+            close = difflib.get_close_matches(key, list(defaults), n=1, cutoff=0.5)
+            hint = f"did you mean `{prefix}{close[0]}`?" if close else \
+                f"valid keys here: {', '.join(sorted(defaults))}"
+            raise _fail(prefix + key, f"unknown setting; {hint}")
+        if isinstance(defaults[key], dict):
+            check_keys(view[key], defaults[key], f"{prefix}{key}: ")
+
+
+def flag(view, key: str) -> bool:
+    """A yes/no setting; anything else is a FatalError naming the key."""
+    value = view[key].get()
+    if isinstance(value, bool):
+        return value
+    raise _fail(key, f"must be yes or no, not {value!r}")
 
 
 def from_config(view, *, library_path: str) -> Settings:
     """Read and check the ``sonic`` view; problems are FatalErrors naming the key."""
+    check_keys(view)
+    for key in ("auto",):
+        flag(view, key)
+    flag(view["vibe"], "auto")
     try:
         segment = float(view["segment"].get())
     except (TypeError, ValueError):
@@ -116,12 +145,8 @@ def from_config(view, *, library_path: str) -> Settings:
     sidecar = str(view["sidecar"].get() or "") or default_path(library_path)
     sidecar = os.path.abspath(os.path.expanduser(sidecar))
     gemini = _gemini(view["gemini"])
-    backend, reason = _choose_backend(str(view["backend"].get()), gemini)
-    if backend == "gemini" and gemini is None:
-        raise missing_key_error()
-    if "gemini" in (backend, _choose_analyzer(str(view["vibe"]["analyzer"].get()), gemini)) \
-            and not sdk_installed():
-        raise missing_sdk_error()
+    backend, reason = choose_backend(str(view["backend"].get()), gemini)
+    analyzer = choose_analyzer(str(view["vibe"]["analyzer"].get()), gemini)
     hosted_import = str(view["hosted_import"].get())
     if hosted_import not in ("after", "later"):
         raise _fail("hosted_import", "must be `after` (embed once the import is done) or `later`")
@@ -129,7 +154,6 @@ def from_config(view, *, library_path: str) -> Settings:
     if not 1.0 <= gsegment <= 80.0:
         raise _fail("gemini: segment", "the Gemini model takes 1 to 80 s of audio")
     return Settings(
-        auto=bool(view["auto"].get()),
         backend=backend,
         backend_reason=reason,
         sidecar=sidecar,
@@ -140,21 +164,10 @@ def from_config(view, *, library_path: str) -> Settings:
         hosted_import=hosted_import,
         gemini_segment=gsegment,
         gemini=gemini,
-        vibe_auto=bool(view["vibe"]["auto"].get()),
-        vibe_analyzer=_choose_analyzer(str(view["vibe"]["analyzer"].get()), gemini),
+        vibe_analyzer=analyzer,
         vibe_format=str(view["vibe"]["format"].get()),
         vocab=Vocabulary.from_config(view["vibe"]),
     )
-
-
-def _choose_analyzer(name: str, gemini: GeminiSettings | None) -> str:
-    if name not in ("auto", "local", "gemini"):
-        raise _fail("vibe: analyzer", "must be auto, local or gemini")
-    if name == "gemini" and gemini is None:
-        raise missing_key_error()
-    if name == "auto":
-        return "gemini" if gemini is not None and sdk_installed() else "local"
-    return name
 
 
 def _number(view, key: str, *, integer: bool = False) -> float:
@@ -174,7 +187,7 @@ def _gemini(view) -> GeminiSettings | None:
     if dims not in GEMINI_DIMS:
         raise _fail("gemini: dims", f"must be one of {', '.join(map(str, GEMINI_DIMS))}")
     values = {name: _number(view[name], f"gemini: {name}")
-              for name in ("timeout", "min_interval", "backoff", "max_backoff")}
+              for name in ("timeout", "min_interval", "backoff", "max_backoff", "retry_wait")}
     ints = {name: int(_number(view[name], f"gemini: {name}", integer=True))
             for name in ("concurrency", "batch_size", "retries")}
     if values["timeout"] <= 0 or values["min_interval"] < 0:
@@ -186,16 +199,3 @@ def _gemini(view) -> GeminiSettings | None:
         chat_model=str(view["chat_model"].get()), dims=dims,
         api_version=str(view["api_version"].get()), base_url=str(view["base_url"].get() or ""),
         **values, **ints)
-
-
-def _choose_backend(name: str, gemini: GeminiSettings | None) -> tuple[str, str]:
-    if name != "auto":
-        return name, f"backend: {name} in the config"
-    if gemini is not None and sdk_installed():
-        return "gemini", "auto: a Gemini API key is configured"
-    from .musicnn.checkpoint import find_weights
-
-    if find_weights() is not None:
-        return "musicnn", "auto: no Gemini API key; the musicnn weights are installed"
-    return "spectral", ("auto: no Gemini API key and no musicnn weights "
-                        "(pip install --no-deps musicnn==0.1.0 for the neural backend)")

@@ -27,10 +27,11 @@ import os
 import sqlite3
 import threading
 import uuid
+from collections.abc import Callable, Iterable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
-from typing import Any, Iterable, Iterator
+from typing import Any
 
 import numpy as np
 
@@ -92,41 +93,45 @@ def connect(path: str, *, driver: str | None = None):
 
 
 # --- migrations --------------------------------------------------------------
+# Each migration is a function of an open connection inside its own transaction;
+# MIGRATIONS[i] brings ``PRAGMA user_version`` i to i + 1. Append, never edit.
 
-_M1 = """
-CREATE TABLE spaces (
-    id          INTEGER PRIMARY KEY,
-    name        TEXT NOT NULL UNIQUE,
-    kind        TEXT NOT NULL,
-    backend     TEXT NOT NULL,
-    model       TEXT NOT NULL,
-    dims        INTEGER NOT NULL,
-    params      TEXT NOT NULL,
-    standardize INTEGER NOT NULL,
-    created     TEXT NOT NULL,
-    generation  INTEGER NOT NULL DEFAULT 0,
-    stats_n     INTEGER NOT NULL DEFAULT 0,
-    stats_mean  BLOB,
-    stats_scale BLOB
-);
-CREATE TABLE entries (
-    space_id    INTEGER NOT NULL REFERENCES spaces(id) ON DELETE CASCADE,
-    item_id     INTEGER NOT NULL,
-    path        BLOB,
-    mtime       REAL,
-    size        INTEGER,
-    computed_at TEXT NOT NULL,
-    raw         BLOB,
-    vector      BLOB,
-    extra       TEXT,
-    error       TEXT,
-    PRIMARY KEY (space_id, item_id)
-);
-CREATE INDEX entries_item ON entries(item_id);
-"""
 
-#: Numbered migrations: MIGRATIONS[i] brings user_version i to i + 1.
-MIGRATIONS: list[str] = [_M1]
+def _m1_tables(c) -> None:
+    c.execute("""
+        CREATE TABLE spaces (
+            id          INTEGER PRIMARY KEY,
+            name        TEXT NOT NULL UNIQUE,
+            kind        TEXT NOT NULL,
+            backend     TEXT NOT NULL,
+            model       TEXT NOT NULL,
+            dims        INTEGER NOT NULL,
+            params      TEXT NOT NULL,
+            standardize INTEGER NOT NULL,
+            created     TEXT NOT NULL,
+            generation  INTEGER NOT NULL DEFAULT 0,
+            stats_n     INTEGER NOT NULL DEFAULT 0,
+            stats_mean  BLOB,
+            stats_scale BLOB
+        )""")
+    c.execute("""
+        CREATE TABLE entries (
+            space_id    INTEGER NOT NULL REFERENCES spaces(id) ON DELETE CASCADE,
+            item_id     INTEGER NOT NULL,
+            path        BLOB,
+            mtime       REAL,
+            size        INTEGER,
+            computed_at TEXT NOT NULL,
+            raw         BLOB,
+            vector      BLOB,
+            extra       TEXT,
+            error       TEXT,
+            PRIMARY KEY (space_id, item_id)
+        )""")
+    c.execute("CREATE INDEX entries_item ON entries(item_id)")
+
+
+MIGRATIONS: list[Callable[[Any], None]] = [_m1_tables]
 
 
 # --- records -----------------------------------------------------------------
@@ -263,9 +268,7 @@ class Store:
             )
         for number in range(version, len(MIGRATIONS)):
             with self._tx() as c:
-                for stmt in MIGRATIONS[number].split(";"):
-                    if stmt.strip():
-                        c.execute(stmt)
+                MIGRATIONS[number](c)
                 c.execute(f"PRAGMA user_version = {number + 1}")
 
     @property
@@ -288,11 +291,11 @@ class Store:
     def spaces(self) -> list[Space]:
         return [self._space_from_row(r) for r in self._q(f"SELECT {self._SPACE_COLS} FROM spaces ORDER BY id")]
 
-    def ensure_space(self, spec: SpaceSpec) -> Space:
+    def ensure_space(self, spec: SpaceSpec, *, fix: str = "beet embed --rebuild") -> Space:
         """The space ``spec`` describes, created if new.
 
         An existing space of that name built with other settings is a
-        :class:`FatalError` that names the difference and the fix.
+        :class:`FatalError` that names the difference and the fix (the command ``fix``).
         """
         space = self.get_space(spec.name)
         if space is None:
@@ -320,8 +323,8 @@ class Store:
             raise FatalError(
                 f"the {spec.name!r} space in {self.path} was built with other settings "
                 f"({_describe(diff)}). Vectors from different settings are never mixed: "
-                f"restore the old settings, or run `beet embed --rebuild` to drop the "
-                f"{spec.name!r} vectors and embed again with the new ones."
+                f"restore the old settings, or run `{fix}` to drop the "
+                f"{spec.name!r} vectors and compute them again with the new ones."
             )
         return space
 
@@ -474,12 +477,6 @@ class Store:
                 self.conn.execute("COMMIT")
         ids, X = _stack(rows, dims)
         return gen, ids, X
-
-    def knn_vec0(self, space: Space, query: np.ndarray, k: int) -> list[tuple[int, float]]:
-        """Exact KNN through sqlite-vec: ``[(item_id, cosine similarity)]``, best first."""
-        rows = self._q(f"SELECT item_id, distance FROM {space.table} WHERE embedding MATCH ? AND k = ?",
-                       [_blob(query), min(int(k), 4096)])
-        return [(r[0], 1.0 - r[1]) for r in rows]
 
     # --- the memory-mapped matrix ------------------------------------------------
 

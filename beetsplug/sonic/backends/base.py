@@ -3,7 +3,8 @@
 A backend turns one audio file into one vector. It never touches the store or
 the terminal: it returns numbers or raises :class:`~beetsplug.sonic.errors.ItemError`.
 
-``embed(path)`` returns the *raw* vector, float32 of shape ``(dims,)``. When
+``embed(path)`` returns an :class:`Embedding`: the *raw* vector, float32 of shape
+``(dims,)``, and optional JSON-able extras (e.g. tag probabilities). When
 ``standardize`` is true the indexer keeps that raw vector and derives the stored
 vector by standardising each dimension against library statistics, weighting by
 ``dim_weights`` and L2-normalising; otherwise it only L2-normalises.
@@ -11,17 +12,25 @@ vector by standardising each dimension against library statistics, weighting by
 ``params()`` returns everything that determines the vectors (model, rate,
 segment plan, feature version...). Two runs whose params differ must never share
 a space; the store compares them on every open.
+
+A :class:`HostedBackend` calls a rate-limited service: the indexer runs
+``prepare(path)`` ahead in threads and ``send(batch)`` for ``batch_size`` clips
+per request, ``concurrency`` requests at a time.
+
+Adding a backend = one module defining ``BACKEND = MyBackend`` + one line in
+:data:`_MODULES` (see docs/how-it-works.md, "Adding a backend").
 """
 
 from __future__ import annotations
 
 import importlib
 from abc import ABC, abstractmethod
+from dataclasses import dataclass, field
 from typing import Any, ClassVar
 
 import numpy as np
 
-from ..errors import FatalError
+from ..errors import FatalError, ItemError
 
 #: NAME -> module that defines it (imported on first use, so optional
 #: dependencies of one backend never burden another).
@@ -32,13 +41,19 @@ _MODULES = {
 }
 
 
+@dataclass
+class Embedding:
+    """What a backend computed for one track."""
+
+    vector: np.ndarray                    # raw, float32 (dims,)
+    extras: dict[str, Any] = field(default_factory=dict)
+
+
 class Backend(ABC):
     NAME: ClassVar[str]
     KIND: ClassVar[str] = "audio"
-    #: "process": CPU-bound, run in worker processes. "hosted": ``prepare(path)``
-    #: runs ahead in threads and ``send(batch)`` makes one rate-limited request
-    #: for several tracks (see backends/gemini.py).
-    PARALLEL: ClassVar[str] = "process"
+    #: a hosted backend is a :class:`HostedBackend`; local ones run in worker processes
+    HOSTED: ClassVar[bool] = False
     standardize: ClassVar[bool] = True
 
     def __init__(self, *, segment: float, positions: tuple[float, ...], **options: Any):
@@ -65,8 +80,80 @@ class Backend(ABC):
         return None
 
     @abstractmethod
-    def embed(self, path: str) -> np.ndarray:
-        """The raw vector of one file, float32 ``(dims,)``; ItemError on failure."""
+    def embed(self, path: str) -> Embedding:
+        """The raw vector of one file; ItemError on failure."""
+
+    @classmethod
+    def options(cls, settings: Any) -> dict[str, Any]:
+        """Constructor arguments from the plugin's Settings; FatalError naming the fix
+        when something the backend needs is missing."""
+        return {"segment": settings.segment, "positions": settings.positions}
+
+    @classmethod
+    def unavailable(cls, gemini: Any) -> str | None:
+        """Why ``backend: auto`` can't pick this backend here (None: it can)."""
+        return None
+
+
+class HostedBackend(Backend):
+    """A backend behind a rate-limited service (see the module docstring)."""
+
+    HOSTED: ClassVar[bool] = True
+
+    @property
+    @abstractmethod
+    def batch_size(self) -> int:
+        """Clips per request."""
+
+    @property
+    @abstractmethod
+    def concurrency(self) -> int:
+        """Requests in flight at once."""
+
+    @property
+    def tracks_per_request(self) -> int:
+        return max(1, self.batch_size // len(self.positions))
+
+    def requests_for(self, n_tracks: int) -> int:
+        """How many requests ``n_tracks`` tracks cost."""
+        return -(-n_tracks // self.tracks_per_request)
+
+    @abstractmethod
+    def estimate_seconds(self, n_tracks: int) -> float:
+        """How long ``n_tracks`` take at the configured pace (for the user, before a run)."""
+
+    @abstractmethod
+    def prepare(self, path: str) -> Any:
+        """Local work for one track (decode, encode a clip); ItemError on failure."""
+
+    @abstractmethod
+    def send(self, batch: list[Any]) -> list[np.ndarray | ItemError]:
+        """One request for several prepared tracks: a raw vector or an ItemError per track.
+        FatalError stops the run."""
+
+    def embed(self, path: str) -> Embedding:
+        result = self.send([self.prepare(path)])[0]
+        if isinstance(result, ItemError):
+            raise result
+        return Embedding(np.asarray(result, np.float32))
+
+
+#: ``backend: auto`` takes the first of these that is available
+AUTO_ORDER = ("gemini", "musicnn", "spectral")
+
+
+def choose_backend(name: str, gemini: Any) -> tuple[str, str]:
+    """``(backend name, why)``: ``name`` itself, or for ``auto`` the best available."""
+    if name != "auto":
+        backend_class(name)  # an unknown name is an error listing the choices
+        return name, f"backend: {name} in the config"
+    skipped = []
+    for candidate in AUTO_ORDER:
+        why_not = backend_class(candidate).unavailable(gemini)
+        if why_not is None:
+            return candidate, "auto: " + ("; ".join(skipped) if skipped else f"{candidate} is available")
+        skipped.append(f"{candidate}: {why_not}")
+    raise FatalError("no sonic backend is available: " + "; ".join(skipped))
 
 
 def available() -> list[str]:

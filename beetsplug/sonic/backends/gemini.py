@@ -14,18 +14,16 @@ from __future__ import annotations
 import numpy as np
 
 from ..audio import encode_clip, load_segments
-from ..errors import ItemError
-from ..gemini import Client, GeminiSettings
-from .base import Backend
+from ..errors import ItemError, RequestRefused
+from ..gemini import Client, GeminiSettings, missing_key_error, missing_sdk_error, sdk_installed
+from .base import HostedBackend
 
 CLIP_SR = 16000       # the model listens at 16 kHz; more would only cost upload time
 CLIP_BITRATE = 64_000
 
 
-class GeminiBackend(Backend):
+class GeminiBackend(HostedBackend):
     NAME = "gemini"
-    PARALLEL = "hosted"
-    standardize = True
 
     def __init__(self, *, segment: float, positions: tuple[float, ...],
                  gemini: GeminiSettings, client: Client | None = None, **options):
@@ -34,6 +32,21 @@ class GeminiBackend(Backend):
             raise ValueError("the Gemini embedding model takes at most 80 s of audio per clip")
         self.settings = gemini
         self._client = client
+
+    @classmethod
+    def options(cls, settings) -> dict:
+        if settings.gemini is None:
+            raise missing_key_error()
+        if not sdk_installed():
+            raise missing_sdk_error()
+        return {"segment": settings.gemini_segment, "positions": settings.positions,
+                "gemini": settings.gemini}
+
+    @classmethod
+    def unavailable(cls, gemini) -> str | None:
+        if gemini is None:
+            return "no API key"
+        return None if sdk_installed() else "google-genai is not installed"
 
     @property
     def client(self) -> Client:
@@ -60,9 +73,9 @@ class GeminiBackend(Backend):
     def params(self) -> dict:
         return {**super().params(), "clip": f"mp3 {CLIP_SR} Hz mono {CLIP_BITRATE // 1000} kbit/s q7"}
 
-    def requests_for(self, n_tracks: int) -> int:
-        per_request = max(1, self.batch_size // len(self.positions))
-        return -(-n_tracks // per_request)
+    def estimate_seconds(self, n_tracks: int) -> float:
+        interval = self.settings.min_interval
+        return self.requests_for(n_tracks) * interval / self.concurrency if interval else 0.0
 
     def prepare(self, path: str) -> list[bytes]:
         """The MP3 clip(s) of one track, in memory (never written beside the music)."""
@@ -81,7 +94,7 @@ class GeminiBackend(Backend):
         try:
             vectors = self.client.embed(contents, model=self.model, dims=self.dims)
         except ItemError as exc:
-            if len(batch) > 1 and "refused the request (400" in str(exc):
+            if len(batch) > 1 and isinstance(exc, RequestRefused) and exc.status == 400:
                 # one bad clip rejects the whole batch: find it by sending one by one
                 return [r for clips in batch for r in self.send([clips])]
             return [exc] * len(batch)
@@ -102,12 +115,6 @@ class GeminiBackend(Backend):
             arr /= np.linalg.norm(arr, axis=1, keepdims=True)
             out.append(arr.mean(axis=0))
         return out
-
-    def embed(self, path: str) -> np.ndarray:
-        result = self.send([self.prepare(path)])[0]
-        if isinstance(result, ItemError):
-            raise result
-        return result
 
 
 BACKEND = GeminiBackend

@@ -16,7 +16,7 @@ import numpy as np
 
 from ..audio import load_segments
 from ..musicnn.model import MSD_TAGS, SR, MusiCNN, log_mel, patches
-from .base import Backend
+from .base import Backend, Embedding
 
 _MODEL: MusiCNN | None = None
 
@@ -31,6 +31,12 @@ def model() -> MusiCNN:
 class MusicnnBackend(Backend):
     NAME = "musicnn"
 
+    @classmethod
+    def unavailable(cls, gemini) -> str | None:
+        from ..musicnn.checkpoint import find_weights
+
+        return None if find_weights() else "weights not installed (pip install --no-deps musicnn==0.1.0)"
+
     @property
     def dims(self) -> int:
         return 200
@@ -42,14 +48,14 @@ class MusicnnBackend(Backend):
     def params(self) -> dict:
         return {**super().params(), "layer": "penultimate mean over 3 s patches", "sr": SR}
 
-    def embed(self, path: str) -> tuple[np.ndarray, dict]:
+    def embed(self, path: str) -> Embedding:
         net = model()
         segments = load_segments(path, sr=SR, length=self.segment, positions=self.positions)
         X = np.concatenate([patches(log_mel(y)) for y in segments])
         out = net.forward(X)
         tags = out["taggram"].mean(axis=0)
         extra = {"tags": {t: round(float(p), 4) for t, p in zip(MSD_TAGS, tags)}}
-        return out["penultimate"].mean(axis=0).astype(np.float32), extra
+        return Embedding(out["penultimate"].mean(axis=0).astype(np.float32), extra)
 
 
 BACKEND = MusicnnBackend

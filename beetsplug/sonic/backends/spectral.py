@@ -24,7 +24,7 @@ from functools import lru_cache
 import numpy as np
 
 from ..audio import load_segments
-from .base import Backend
+from .base import Backend, Embedding
 
 SR = 22050
 N_FFT = 2048
@@ -179,9 +179,9 @@ class SpectralBackend(Backend):
     def dim_weights(self) -> np.ndarray:
         return group_weights()
 
-    def embed(self, path: str) -> np.ndarray:
+    def embed(self, path: str) -> Embedding:
         segments = load_segments(path, sr=SR, length=self.segment, positions=self.positions)
-        return np.mean([segment_features(y) for y in segments], axis=0).astype(np.float32)
+        return Embedding(np.mean([segment_features(y) for y in segments], axis=0).astype(np.float32))
 
 
 BACKEND = SpectralBackend

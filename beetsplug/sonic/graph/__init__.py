@@ -10,8 +10,9 @@ from __future__ import annotations
 
 import html
 import json
+from collections.abc import Sequence
 from importlib import resources
-from typing import Any, Sequence
+from typing import Any
 
 import numpy as np
 
@@ -53,6 +54,28 @@ def build_payload(X: np.ndarray, meta: Sequence[dict[str, Any]], *, k: int = 4,
         "ncomm": int(labels.max()) + 1,
         "conn": np.round(analysis.connector_scores(idx, sim, labels), 3).tolist(),
     }
+
+
+def item_meta(item: Any, color_by: str | None) -> dict[str, Any]:
+    """The tags of one beets item the page shows."""
+    row = {"id": item.id, "artist": item.artist, "title": item.title, "bpm": item.bpm,
+           "key": item.initial_key}
+    if color_by:
+        value = item.get(color_by)
+        row["color"] = ", ".join(map(str, value)) if isinstance(value, (list, tuple)) else (value or "")
+    return row
+
+
+def build(X: np.ndarray, items: Sequence[Any], *, k: int, space: str,
+          color_by: str | None = None) -> tuple[dict[str, Any], str]:
+    """The use case of ``beet graph``: ``X`` ``(n, d)`` unit vectors of ``items`` (rows
+    match). Returns ``(payload, page)``."""
+    if len(items) < 2:
+        raise ValueError("a map needs two or more tracks")
+    payload = build_payload(np.asarray(X), [item_meta(it, color_by) for it in items],
+                            k=min(k, len(items) - 1), space=space, color_by=color_by)
+    page = render_html(payload, title=f"sonic map — {space} — {len(items)} tracks")
+    return payload, page
 
 
 def script_safe_json(data: Any) -> str:

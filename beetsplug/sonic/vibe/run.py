@@ -2,16 +2,20 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
-from typing import Any, Callable, Iterable
+from typing import Any
 
 import numpy as np
 
 from .. import analysis
 from ..errors import FatalError, ItemError
 from ..search import Hit, rank
+from ..spaces import open_space
 from ..store import Space, SpaceSpec, Store
-from . import local, space as vspace
+from . import local
+from . import space as vspace
+from .analyzers import is_hosted
 from .llm import GeminiAnalyzer
 from .vocabulary import Assessment, Vocabulary
 
@@ -30,33 +34,39 @@ class Vibes:
 
     @property
     def hosted(self) -> bool:
-        return self.analyzer == "gemini"
+        return is_hosted(self.analyzer)
 
 
 def space_spec(vocab: Vocabulary, analyzer: str, *, text_model: str = "", dims: int = 768) -> SpaceSpec:
-    if analyzer == "gemini":
-        return SpaceSpec(name="vibe-gemini", kind="vibe", backend="gemini", model=text_model,
+    if is_hosted(analyzer):
+        return SpaceSpec(name=f"vibe-{analyzer}", kind="vibe", backend="gemini", model=text_model,
                          dims=dims, params={"vocabulary": vocab.fingerprint})
     return SpaceSpec(name="vibe-local", kind="vibe", backend="local", model="vocabulary",
                      dims=vspace.dims(vocab), params={"vocabulary": vocab.fingerprint})
 
 
 def open_vibes(store: Store, vocab: Vocabulary, analyzer: str, *, client=None, chat_model: str = "",
-               text_model: str = "", dims: int = 768, log: Callable[[str], None] = lambda m: None) -> Vibes:
-    """The vibe space for this vocabulary; a changed vocabulary makes old vibes stale
-    (the space is rebuilt and every item is assessed again)."""
+               text_model: str = "", dims: int = 768, rebuild: bool = False) -> Vibes:
+    """The vibe space for this vocabulary and analyzer, under the one space policy: a
+    stored vibe space made with another vocabulary, text model or size is an error
+    naming ``beet vibe --rebuild`` (never dropped silently: hosted vibes are paid work)."""
     spec = space_spec(vocab, analyzer, text_model=text_model, dims=dims)
-    old = store.get_space(spec.name)
-    if old is not None and old.params.get("vocabulary") != vocab.fingerprint:
-        n = store.count(old)
-        store.drop_space(spec.name)
-        log(f"the vibe vocabulary changed: {n} earlier vibe(s) are stale and will be assessed again")
-    try:
-        sp = store.ensure_space(spec)
-    except FatalError:
-        store.drop_space(spec.name)  # other text model or dims: vectors can't be reused
-        sp = store.ensure_space(spec)
+    sp = open_space(store, spec, rebuild=rebuild)
     return Vibes(store, vocab, sp, analyzer, client, chat_model, text_model)
+
+
+def open_from_settings(store: Store, settings: Any, *, rebuild: bool = False,
+                       log: Callable[[str], None] = lambda m: None) -> Vibes:
+    """The configured analyzer's vibe space (a hosted one gets its polite client)."""
+    from ..gemini import Client
+
+    g = settings.gemini
+    hosted = is_hosted(settings.vibe_analyzer)
+    client = Client(g, log=log) if hosted else None
+    return open_vibes(store, settings.vocab, settings.vibe_analyzer, client=client,
+                      chat_model=g.chat_model if hosted else "",
+                      text_model=g.text_model if hosted else "",
+                      dims=g.dims if hosted else 768, rebuild=rebuild)
 
 
 def pending(v: Vibes, items: Iterable[Any], *, force: bool = False) -> list:

@@ -1,0 +1,114 @@
+"""``beet cohesion QUERY``: how tight a set is, track by track."""
+
+from __future__ import annotations
+
+import numpy as np
+from beets import ui
+
+from .. import cohesion, output, search
+from ..errors import FatalError
+from ..playlist import check_writable, write_m3u
+from .common import add_playlist_option, query_items
+
+FORMAT = "$sonic_fit  $sonic_scaled  $sonic_bar  $artist - $title"
+
+
+def make() -> ui.Subcommand:
+    cmd = ui.Subcommand("cohesion", help="how well a set of tracks hangs together, track by track")
+    cmd.parser.usage += (
+        "\n\nCohesion is the length of the centroid of the tracks' unit vectors (1 = identical,"
+        "\nabout 1/sqrt(n) = unrelated), shown against random sets of the same size from your"
+        "\nlibrary. Each track's fit is its cosine to the centroid; worst fit is listed first."
+    )
+    cmd.parser.add_format_option(target="item")
+    cmd.parser.add_option("--json", action="store_true", help="print one JSON document")
+    cmd.parser.add_option("--space", metavar="NAME", help="judge in another space (e.g. vibe)")
+    cmd.parser.add_option("--suggest", action="store_true",
+                          help="for the worst-fitting tracks, library tracks that would fit better")
+    cmd.parser.add_option("--worst", type="int", default=3, metavar="N",
+                          help="with --suggest: how many of the worst tracks to replace (default 3)")
+    cmd.parser.add_option("--order", action="store_true",
+                          help="print the set in an order that flows (greedy path + 2-opt)")
+    cmd.parser.add_option("--m3u", metavar="FILE",
+                          help="write the set as a playlist (in the flowing order with --order)")
+    cmd.parser.add_option("--matrix", action="store_true",
+                          help="print the similarity matrix as a Markdown table")
+    cmd.parser.add_option("--heatmap", metavar="FILE.png", help="draw the similarity matrix (needs matplotlib)")
+    add_playlist_option(cmd, "judge the tracks of an M3U playlist")
+    return cmd
+
+
+def _check_outputs(opts) -> None:
+    """Every output problem is reported before any work."""
+    if opts.worst < 1:
+        raise FatalError("--worst must be 1 or more")
+    for path in (opts.m3u, opts.heatmap):
+        if path:
+            check_writable(path)
+    if opts.heatmap:
+        try:
+            import matplotlib  # noqa: F401
+        except ImportError:
+            raise FatalError("--heatmap needs matplotlib: pip install 'beets-sonic[plot]' "
+                             "(or use --matrix for a text table)") from None
+
+
+def run(rt, lib, opts, args) -> None:
+    _check_outputs(opts)
+    items = query_items(rt, lib, opts, args, at_least=2, what="cohesion needs at least two tracks")
+    space = rt.read_space(opts.space)
+    ids, X = rt.store.matrix(space)
+    by_id = {item.id: item for item in items}
+    _, missing = search.rows_of(ids, list(by_id))
+    if len(by_id) - len(missing) < 2:
+        raise FatalError(f"only {len(by_id) - len(missing)} of the {len(by_id)} tracks have a vector "
+                         f"in the {space.name} space: run `beet embed {' '.join(args)}`".rstrip())
+    result = cohesion.judge(ids, X, list(by_id), order=opts.order, suggestions=opts.suggest,
+                            worst=opts.worst)
+    report = result.report
+    if report.missing:
+        rt.log.warning("{} track(s) have no vector yet and were left out (run `beet embed`)",
+                       len(report.missing))
+    set_items = [by_id[int(i)] for i in report.ids]
+    if opts.json:
+        output.print_json({"space": space.name, **result.to_json(
+            lambda iid: {"id": iid, "artist": by_id[iid].artist, "title": by_id[iid].title})})
+    else:
+        _print(rt, lib, opts, result, set_items, by_id, space.name)
+    if opts.matrix or opts.heatmap:
+        S = result.similarity()
+        names = [output.name(it) for it in set_items]
+        if opts.matrix:
+            output.line("\n" + cohesion.markdown_matrix(S, names))
+        if opts.heatmap:
+            cohesion.heatmap(S, names, opts.heatmap)
+            rt.log.info("wrote the heatmap to {}", opts.heatmap)
+    if opts.m3u:
+        rows = result.order if result.order is not None else range(len(set_items))
+        write_m3u(opts.m3u, [set_items[i] for i in rows])
+
+
+def _print(rt, lib, opts, result, set_items, by_id, space_name) -> None:
+    report = result.report
+    output.line(f"cohesion {report.cohesion:.3f} in the {space_name} space: tighter than "
+                f"{report.percentile:.0f}% of random {len(set_items)}-track sets from this library "
+                f"(their median: {np.median(report.baseline):.3f})")
+    output.line("")
+    fmt = opts.format or FORMAT
+    for i in result.worst_first:
+        output.line(output.format_item(set_items[i], fmt, sonic_fit=f"{report.fit[i]:6.3f}",
+                                       sonic_scaled=f"{report.scaled[i] * 100:3.0f}%",
+                                       sonic_bar=output.bar(report.scaled[i])))
+    if result.suggestions:
+        output.line("\nbetter fits:")
+        for worst_id, hits in result.suggestions.items():
+            output.line(f"  instead of {output.name(by_id[worst_id])}:")
+            for h in hits:
+                item = lib.get_item(h.item_id)
+                if item:
+                    output.line(f"    {h.score:.3f}  {output.name(item)}")
+    if result.order is not None:
+        output.line("\nin an order that flows:")
+        for pos, i in enumerate(result.order):
+            step = f"  -> {result.transitions[pos - 1]:.3f}" if pos else ""
+            output.line(f"  {pos + 1:>2}. {output.name(set_items[i])}{step}")

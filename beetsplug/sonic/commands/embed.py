@@ -1,0 +1,159 @@
+"""``beet embed``: compute vectors for items that lack a current one, and keep the
+sidecar in step (``--status``, ``--prune``, ``--export``, ``--drop-space``, ``--rebuild``)."""
+
+from __future__ import annotations
+
+import json
+import os
+
+from beets import ui
+from beets.util import displayable_path
+
+from .. import indexer, library_ops, output
+from ..errors import FatalError
+from ..playlist import check_writable
+from ..progress import Progress
+from ..spaces import named
+
+
+def make() -> ui.Subcommand:
+    cmd = ui.Subcommand("embed", help="compute audio embeddings for items that lack a current one")
+    cmd.parser.usage += (
+        "\n\nEmbeds every matching item without a current vector (new, failed before,"
+        "\nor whose file changed). Finished items are saved one by one: Ctrl-C or a"
+        "\ncrash loses nothing finished, and the next run picks up where this one stopped."
+    )
+    cmd.parser.add_option("--force", action="store_true", help="re-embed items that are up to date")
+    cmd.parser.add_option("-w", "--workers", type="int", default=None,
+                          help="parallel worker processes (default: config workers, 0 = one per core)")
+    cmd.parser.add_option("--limit", type="int", default=None, metavar="N",
+                          help="embed at most N items this run")
+    cmd.parser.add_option("--dry-run", action="store_true",
+                          help="only say how many items would be embedded")
+    cmd.parser.add_option("--status", action="store_true",
+                          help="per space: how many items are embedded, stale, missing and failed")
+    cmd.parser.add_option("--prune", action="store_true",
+                          help="delete vectors of items that are no longer in the library")
+    cmd.parser.add_option("--rebuild", action="store_true",
+                          help="drop the configured backend's space (e.g. after changing its "
+                               "settings) and embed again")
+    cmd.parser.add_option("--drop-space", metavar="NAME", help="delete one space and all its vectors")
+    cmd.parser.add_option("-y", "--yes", action="store_true",
+                          help="with --rebuild / --drop-space: do not ask for confirmation")
+    cmd.parser.add_option("--json", action="store_true", help="with --status: one JSON object per space")
+    cmd.parser.add_option("--export", metavar="FILE.json",
+                          help="write the vectors (with item id, path, artist, title) to a JSON file")
+    cmd.parser.add_option("--space", metavar="NAME", help="with --export: which space (default: the backend's)")
+    return cmd
+
+
+def _confirm(opts, question: str) -> None:
+    if not opts.yes and not ui.input_yn(f"{question} (y/n)", require=True):
+        raise FatalError("nothing changed")
+
+
+def drop_space(rt, lib, opts, args) -> None:
+    space = named(rt.store, opts.drop_space)
+    _confirm(opts, f"delete the {space.name} space and its {rt.store.count(space)} vector(s)?")
+    rt.store.drop_space(space.name)
+    output.line(f"dropped the {space.name} space")
+
+
+def prune(rt, lib, opts, args) -> None:
+    removed, gone = library_ops.prune(rt.store, {item.id for item in lib.items()})
+    output.line(f"pruned {removed} vector(s) of {gone} item(s) no longer in the library")
+
+
+def status(rt, lib, opts, args) -> None:
+    items = list(lib.items(args))
+    library_ids = {item.id for item in lib.items()}
+    try:
+        rt.audio_space()  # the configured backend's space is always listed, if only as missing
+    except FatalError as exc:
+        output.line(f"note: {exc}")
+    for space in rt.store.spaces():
+        st = library_ops.status(rt.store, space, items, library_ids=library_ids)
+        if opts.json:
+            output.print_json(st.to_json())
+            continue
+        output.line(f"{space.name} ({space.kind}, {space.backend}, {space.dims} dims): "
+                    f"{st.embedded} embedded, {st.stale} stale, {st.missing} missing, {st.failed} failed"
+                    + (f", {st.orphaned} of removed items (beet embed --prune)" if st.orphaned else ""))
+        for reason, n in sorted(st.errors.items(), key=lambda kv: -kv[1])[:10]:
+            output.line(f"  {n} x {reason}")
+
+
+def export(rt, lib, opts, args) -> None:
+    path = check_writable(opts.export)
+    space = rt.read_space(opts.space)
+    doc = library_ops.export(rt.store, space, lib.items(args),
+                             path_of=lambda item: displayable_path(item.path))
+    with open(path, "w", encoding="utf-8") as f:
+        json.dump(doc, f, ensure_ascii=False)
+    output.line(f"exported {len(doc['items'])} vectors ({space.name}, {space.dims} dims) to {path}")
+
+
+def embed(rt, lib, opts, args) -> None:
+    if opts.rebuild:
+        _confirm(opts, f"drop the {rt.settings.backend} space and embed everything again?")
+    space = rt.audio_space(rebuild=opts.rebuild)
+    if rt.view["backend"].get() == "auto":
+        output.line(f"using the {rt.settings.backend} backend ({rt.settings.backend_reason})")
+    workers = opts.workers if opts.workers is not None else rt.settings.workers
+    if workers < 0:
+        raise FatalError("-w/--workers must be 0 (one per core) or more")
+    workers = workers or os.cpu_count() or 1
+    bar = None
+
+    def on_plan(todo: int, current: int) -> None:
+        nonlocal bar
+        output.line(f"{space.name}: {todo} to embed, {current} up to date")
+        if rt.settings.hosted and todo:
+            b = rt.backend
+            output.line(f"  {b.requests_for(todo)} request(s) to {b.model}, {b.batch_size} clip(s) "
+                        f"each: about {output.duration(b.estimate_seconds(todo))} at the configured "
+                        "pace (lower `gemini: min_interval` on a paid tier)")
+        if todo and not opts.dry_run:
+            bar = Progress(todo, "embed").__enter__()
+
+    def on_outcome(out) -> None:
+        if out.error:  # listed in the summary below
+            rt.log.debug("could not embed {}", output.failure(out.path, out.error))
+            if out.detail:
+                rt.log.debug("{}", out.detail)
+        bar.advance(failed=out.error is not None)
+
+    try:
+        report = indexer.embed_now(rt.store, space, rt.backend, lib.items(args), force=opts.force,
+                                   limit=opts.limit, dry_run=opts.dry_run, workers=workers,
+                                   options=rt.settings.backend_options(), on_plan=on_plan,
+                                   on_outcome=on_outcome)
+    finally:
+        if bar is not None:
+            bar.__exit__(None, None, None)
+    if opts.dry_run or not report.planned:
+        return
+    rate = report.embedded / report.seconds if report.seconds else 0.0
+    output.line(f"{space.name}: embedded {report.embedded}, up to date {report.up_to_date}, "
+                f"failed {len(report.failed)} ({report.seconds:.1f} s, {rate:.1f} items/s)")
+    for _, path, reason in report.failed[:20]:
+        output.line(f"  failed: {output.failure(path, reason)}")
+    if len(report.failed) > 20:
+        output.line(f"  ... and {len(report.failed) - 20} more (see `beet embed --status`)")
+    if report.interrupted:
+        raise ui.UserError(f"sonic: interrupted; {report.embedded} finished item(s) are saved. "
+                           "Run `beet embed` again to continue.")
+    if report.fatal:
+        raise ui.UserError(f"sonic: stopped: {report.fatal}")
+
+
+#: option -> what it does instead of embedding (checked in this order)
+MODES = (("drop_space", drop_space), ("prune", prune), ("status", status), ("export", export))
+
+
+def run(rt, lib, opts, args) -> None:
+    chosen = [name for name, _ in MODES if getattr(opts, name)]
+    if len(chosen) > 1:
+        raise FatalError("choose one of " + ", ".join(f"--{n.replace('_', '-')}" for n in chosen))
+    handler = dict(MODES).get(chosen[0]) if chosen else embed
+    handler(rt, lib, opts, args)

@@ -1,0 +1,48 @@
+"""``beet graph``: the library as a self-contained interactive nearest-neighbour map."""
+
+from __future__ import annotations
+
+import numpy as np
+from beets import ui
+
+from .. import graph, output
+from ..errors import FatalError
+from ..library_ops import query_rows
+from ..playlist import check_writable
+
+
+def make() -> ui.Subcommand:
+    cmd = ui.Subcommand("graph", help="write the library as an interactive nearest-neighbour map (HTML)")
+    cmd.parser.usage += (
+        "\n\nOne self-contained HTML file (works offline, can be mailed): each track links to"
+        "\nits k nearest neighbours and a force layout pulls similar tracks into clusters."
+    )
+    cmd.parser.add_option("-o", "--output", default="sonic-map.html", metavar="FILE",
+                          help="where to write the page (default: ./sonic-map.html)")
+    cmd.parser.add_option("-k", type="int", default=4, help="neighbours per track (default 4)")
+    cmd.parser.add_option("--color-by", metavar="FIELD", help="also offer colouring by a beets field, e.g. genre")
+    cmd.parser.add_option("--space", metavar="NAME", help="map another space (e.g. vibe)")
+    cmd.parser.add_option("--open", action="store_true", help="open the page in a browser")
+    return cmd
+
+
+def run(rt, lib, opts, args) -> None:
+    if opts.k < 1:
+        raise FatalError("-k must be at least 1")
+    out = check_writable(opts.output)
+    space = rt.read_space(opts.space)
+    ids, X = rt.store.matrix(space)
+    rows, by_id = query_rows(ids, lib.items(args))
+    if len(rows) < 2:
+        raise FatalError(f"{len(rows)} matching track(s) have a vector in the {space.name} space; "
+                         "a map needs two or more (run `beet embed`)")
+    payload, page = graph.build(np.asarray(X[rows]), [by_id[int(ids[r])] for r in rows], k=opts.k,
+                                space=space.name, color_by=opts.color_by)
+    with open(out, "w", encoding="utf-8") as f:
+        f.write(page)
+    output.line(f"wrote {out}: {len(rows)} tracks, {len(rows) * payload['k']} links, "
+                f"{payload['ncomm']} communities, {len(page.encode()) / 1e6:.1f} MB")
+    if opts.open:
+        import webbrowser
+
+        webbrowser.open("file://" + out)

@@ -1,0 +1,120 @@
+"""The import stage and the library listeners. They call the same use cases as the
+commands (``indexer.embed_now``, ``vibe.run.run``) and never stop a beets operation:
+a problem is logged and ``beet embed --status`` / ``--prune`` reconcile later."""
+
+from __future__ import annotations
+
+from beets.util import displayable_path
+
+from . import indexer, output
+from .errors import FatalError
+from .progress import Progress
+from .runtime import Runtime
+
+
+def _log_failures(rt: Runtime, report: indexer.Report) -> None:
+    for _, path, reason in report.failed:
+        rt.log.warning("could not embed {}", output.failure(path, reason))
+
+
+def embed_imported(rt: Runtime, items: list) -> None:
+    """The import stage: embed a task's new items; a bad file never stops the import.
+
+    With a hosted backend nothing waits on the network here: the items are
+    remembered and embedded when the import is over (:func:`finish_import`), so the
+    importer's questions are never held up by a rate limit.
+    """
+    if not items:
+        return
+    try:
+        if rt.settings.hosted:
+            rt.deferred.extend(item.id for item in items)
+            return
+        space = rt.audio_space()
+        report = indexer.embed_now(rt.store, space, rt.backend, items, workers=1)
+    except FatalError as exc:
+        rt.log.error("not embedding imported items: {}", exc)
+        return
+    _log_failures(rt, report)
+    if report.embedded:
+        rt.log.info("embedded {} new item(s) in the {} space", report.embedded, space.name)
+
+
+def vibe_imported(rt: Runtime, items: list) -> None:
+    """Import stage for `vibe: auto: yes`: the offline analyzer runs here; a hosted one
+    is deferred to the end of the import like the hosted embeddings."""
+    if not items:
+        return
+    try:
+        v = rt.vibes()
+        if v.hosted:
+            rt.deferred_vibes.extend(item.id for item in items)
+            return
+        from .vibe.run import run
+
+        for r in run(v, items):
+            if r.error:
+                rt.log.info("no vibe for {}: {}", displayable_path(r.item.path), r.error)
+    except FatalError as exc:
+        rt.log.error("no vibes for imported items: {}", exc)
+
+
+def finish_import(rt: Runtime, lib) -> None:
+    """After ``beet import``: embed (and assess) what hosted services were handed during it."""
+    if rt.deferred_vibes:
+        from .vibe.run import run
+
+        ids, rt.deferred_vibes = rt.deferred_vibes, []
+        items = [it for it in (lib.get_item(i) for i in ids) if it is not None]
+        try:
+            with Progress(len(items), "vibe") as bar:
+                run(rt.vibes(), items, on_result=lambda r: bar.advance(failed=bool(r.error)))
+        except FatalError as exc:
+            rt.log.error("no vibes for imported items: {}", exc)
+    if not rt.deferred:
+        return
+    ids, rt.deferred = rt.deferred, []
+    if rt.settings.hosted_import == "later":
+        output.line(f"sonic: {len(ids)} new item(s) wait for `beet embed` ({rt.settings.backend})")
+        return
+    items = [item for item in (lib.get_item(i) for i in ids) if item is not None]
+    bar = None
+
+    def on_plan(todo: int, current: int) -> None:
+        nonlocal bar
+        output.line(f"sonic: embedding {todo} imported item(s) with {rt.settings.backend} "
+                    f"(Ctrl-C leaves the rest to `beet embed`)")
+        bar = Progress(todo, "embed").__enter__()
+
+    try:
+        report = indexer.embed_now(rt.store, rt.audio_space(), rt.backend, items, on_plan=on_plan,
+                                   on_outcome=lambda out: bar.advance(failed=bool(out.error)))
+    except FatalError as exc:
+        rt.log.error("not embedding imported items: {}", exc)
+        return
+    finally:
+        if bar is not None:
+            bar.__exit__(None, None, None)
+    _log_failures(rt, report)
+    output.line(f"sonic: embedded {report.embedded}, failed {len(report.failed)}"
+                + (" (interrupted: run `beet embed` for the rest)" if report.interrupted else ""))
+    if report.fatal:
+        rt.log.error("{}", report.fatal)
+
+
+def forget_item(rt: Runtime, item) -> None:
+    try:
+        rt.store.delete_items([item.id])
+    except FatalError as exc:
+        rt.log.warning("could not remove vectors of item {}: {}", item.id, exc)
+
+
+def follow_file(rt: Runtime, item, source: bytes | None, destination: bytes) -> None:
+    """A file beets moved, copied or re-tagged keeps its vectors: the audio is the same."""
+    state = indexer.file_state(destination)
+    if state is None:
+        return
+    try:
+        rt.store.relocate(item.id, destination, *state, old_path=source)
+    except FatalError as exc:
+        rt.log.warning("could not follow {}: {}", displayable_path(destination), exc)

@@ -1,0 +1,76 @@
+"""Printing: ``-f`` templates, JSON lines, text bars, durations. Only commands and
+hooks print, and they print through here (``ui.print_``)."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable
+from functools import wraps
+from typing import Any
+
+from beets import ui
+from beets.util import displayable_path
+
+from .errors import FatalError
+
+
+def user_errors(func: Callable) -> Callable:
+    """Turn FatalError into beets' UserError: one line, no traceback."""
+
+    @wraps(func)
+    def wrapper(*args, **kwargs):
+        try:
+            return func(*args, **kwargs)
+        except FatalError as exc:
+            raise ui.UserError(f"sonic: {exc}") from None
+
+    return wrapper
+
+
+def line(text: str = "") -> None:
+    ui.print_(text)
+
+
+def format_item(item, fmt: str, **extra: Any) -> str:
+    """Evaluate a beets template with extra ``$name`` values (e.g. ``$sonic_score``)."""
+    view = item.copy()
+    for key, value in extra.items():
+        view[key] = value
+    return view.evaluate_template(fmt)
+
+
+def item_record(item, **extra: Any) -> dict[str, Any]:
+    record = {"id": item.id, "path": displayable_path(item.path), "artist": item.artist,
+              "title": item.title, "album": item.album, "genres": list(item.get("genres") or []),
+              "bpm": item.bpm, "key": item.initial_key, "length": round(item.length, 2)}
+    record.update(extra)
+    return record
+
+
+def item_json(item, **extra: Any) -> str:
+    return json.dumps(item_record(item, **extra), ensure_ascii=False)
+
+
+def print_json(data: Any) -> None:
+    ui.print_(json.dumps(data, ensure_ascii=False))
+
+
+def name(item) -> str:
+    return f"{item.artist} - {item.title}"
+
+
+def bar(frac: float, width: int = 10) -> str:
+    filled = int(round(max(0.0, min(1.0, frac)) * width))
+    return "█" * filled + "░" * (width - filled)
+
+
+def duration(seconds: float) -> str:
+    seconds = int(round(seconds))
+    if seconds < 90:
+        return f"{seconds} s"
+    h, rest = divmod(seconds, 3600)
+    return f"{h} h {rest // 60} min" if h else f"{rest // 60} min"
+
+
+def failure(path: bytes, reason: str) -> str:
+    return f"{displayable_path(path)}: {reason}"

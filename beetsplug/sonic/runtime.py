@@ -1,0 +1,73 @@
+"""The composition root of one beets process: settings, store, backend and spaces,
+opened lazily and shared by the commands and the hooks. No fallbacks hide here:
+which space a command reads is decided in :mod:`.spaces`."""
+
+from __future__ import annotations
+
+from .backends import Backend, get_backend
+from .settings import Settings, from_config
+from .spaces import audio_spec, for_reading, open_space
+from .store import Space, Store
+
+
+class Runtime:
+    def __init__(self, view, log, library_path: str):
+        self.view = view
+        self.log = log
+        self.library_path = library_path
+        self._settings: Settings | None = None
+        self._store: Store | None = None
+        self._backend: Backend | None = None
+        self.deferred: list[int] = []         # items imported for a hosted backend
+        self.deferred_vibes: list[int] = []   # items imported for a hosted vibe analyzer
+
+    @property
+    def settings(self) -> Settings:
+        if self._settings is None:
+            self._settings = from_config(self.view, library_path=self.library_path)
+        return self._settings
+
+    @property
+    def store(self) -> Store:
+        if self._store is None:
+            self._store = Store(self.settings.sidecar)
+            self.log.debug("sidecar {} (SQLite via {})", self._store.path, self._store.driver)
+        return self._store
+
+    @property
+    def backend(self) -> Backend:
+        if self._backend is None:
+            options = self.settings.backend_options()
+            if self.settings.hosted:
+                options["log"] = self.info
+            self._backend = get_backend(self.settings.backend, **options)
+            self.log.debug("using the {} backend ({})", self.settings.backend,
+                           self.settings.backend_reason)
+        return self._backend
+
+    def info(self, message: str) -> None:
+        self.log.info("{}", message)
+
+    def warn(self, message: str) -> None:
+        self.log.warning("{}", message)
+
+    def audio_space(self, *, rebuild: bool = False) -> Space:
+        """The configured backend's space (created if new; a settings mismatch is an error)."""
+        return open_space(self.store, audio_spec(self.backend), rebuild=rebuild)
+
+    def vibes(self, *, rebuild: bool = False):
+        from .vibe.run import open_from_settings
+
+        return open_from_settings(self.store, self.settings, rebuild=rebuild, log=self.info)
+
+    def read_space(self, name: str | None) -> Space:
+        """The space a read-only command answers from: ``--space NAME`` (``vibe`` = the
+        configured analyzer's), else the configured backend's (see spaces.for_reading)."""
+        if name == "vibe":
+            name = self.vibes().space.name
+        return for_reading(self.store, name, configured=self.audio_space, warn=self.warn)
+
+    def close(self) -> None:
+        if self._store is not None:
+            self._store.close()
+            self._store = None
