@@ -6,6 +6,7 @@ import numpy as np
 import pytest
 
 from beetsplug.sonic import analysis as A
+from beetsplug.sonic.graph import knn_graph as G
 
 
 def test_normalize_rows_and_zero_rows():
@@ -106,10 +107,10 @@ def two_clusters_and_a_bridge(seed=0, size=30, d=16, noise=0.05):
 def test_planted_bridge_has_the_highest_connector_score():
     X = two_clusters_and_a_bridge()
     idx, sim = A.knn(X, k=4)
-    labels = A.communities(idx, sim)
+    labels = G.communities(idx, sim)
     assert labels.max() + 1 == 2
     assert len(set(labels[:30])) == 1 and len(set(labels[30:60])) == 1
-    cs = A.connector_scores(idx, sim, labels)
+    cs = G.connector_scores(idx, sim, labels)
     assert int(np.argmax(cs)) == 60
     assert cs[60] > 0.2 and np.sort(cs)[-2] < cs[60] - 0.05
 
@@ -119,7 +120,7 @@ def test_communities_recover_separated_clusters():
     n, true = 1200, rng.integers(12, size=1200)
     X = A.normalize(rng.standard_normal((12, 64))[true] + 0.5 * rng.standard_normal((n, 64)))
     idx, sim = A.knn(X, k=4)
-    labels = A.communities(idx, sim)
+    labels = G.communities(idx, sim)
     sizes = np.bincount(labels)
     # every community holds one true cluster; the 12 largest hold (almost) everything --
     # a handful of stragglers whose kNN links only each other may form their own
@@ -134,9 +135,9 @@ def test_in_degree_and_isolation():
     far = A.normalize(np.random.default_rng(9).standard_normal(16))
     X = np.vstack([X, far])
     idx, sim = A.knn(X, k=4)
-    deg = A.in_degree(idx, n=len(X))
+    deg = G.in_degree(idx, n=len(X))
     assert deg.sum() == len(X) * 4 and deg[-1] == 0  # nobody lists the stranger
-    iso = A.isolation(sim)
+    iso = G.isolation(sim)
     assert int(np.argmax(iso)) == len(X) - 1 and iso.max() == 1.0
 
 
@@ -164,7 +165,7 @@ def test_two_opt_never_lengthens_the_greedy_path():
 
 def test_layout_seed_separates_clusters():
     X = two_clusters_and_a_bridge()
-    P = A.layout_seed(X)
+    P = G.layout_seed(X)
     assert P.shape == (61, 2) and np.abs(P).max() <= 1.05
     gap = np.linalg.norm(P[:30].mean(0) - P[30:60].mean(0))
     assert gap > 3 * max(P[:30].std(0).max(), P[30:60].std(0).max())

@@ -9,7 +9,8 @@ import numpy as np
 import pytest
 from beets.library import Item
 
-from beetsplug.sonic import analysis, cohesion, graph, library_ops, spaces, store as store_mod
+from beetsplug.sonic import analysis, cohesion, graph, library_ops, spaces
+from beetsplug.sonic import store as store_mod
 from beetsplug.sonic.backends import get_backend
 from beetsplug.sonic.errors import FatalError
 from beetsplug.sonic.store import SpaceSpec, Store

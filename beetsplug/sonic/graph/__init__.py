@@ -17,6 +17,7 @@ from typing import Any
 import numpy as np
 
 from .. import analysis
+from . import knn_graph
 
 
 def build_payload(X: np.ndarray, meta: Sequence[dict[str, Any]], *, k: int = 4,
@@ -30,9 +31,9 @@ def build_payload(X: np.ndarray, meta: Sequence[dict[str, Any]], *, k: int = 4,
     if n < 2:
         raise ValueError("a graph needs at least two items with vectors")
     idx, sim = analysis.knn(X, k=k)
-    labels = analysis.communities(idx, sim)
-    indeg = analysis.in_degree(idx, n=n)
-    xy = analysis.layout_seed(X)
+    labels = knn_graph.communities(idx, sim)
+    indeg = knn_graph.in_degree(idx, n=n)
+    xy = knn_graph.layout_seed(X)
     return {
         "space": space,
         "k": int(idx.shape[1]),
@@ -48,11 +49,11 @@ def build_payload(X: np.ndarray, meta: Sequence[dict[str, Any]], *, k: int = 4,
         "y": np.round(xy[:, 1], 4).tolist(),
         "nbr": idx.ravel().tolist(),
         "sim": np.round(sim.ravel().astype(float), 3).tolist(),
-        "iso": np.round(analysis.isolation(sim), 3).tolist(),
+        "iso": np.round(knn_graph.isolation(sim), 3).tolist(),
         "indeg": indeg.tolist(),
         "comm": labels.tolist(),
         "ncomm": int(labels.max()) + 1,
-        "conn": np.round(analysis.connector_scores(idx, sim, labels), 3).tolist(),
+        "conn": np.round(knn_graph.connector_scores(idx, sim, labels), 3).tolist(),
     }
 
 

@@ -24,190 +24,20 @@ from __future__ import annotations
 
 import json
 import os
-import sqlite3
 import threading
-import uuid
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Iterable, Iterator
 from contextlib import contextmanager
-from dataclasses import dataclass, field
-from datetime import datetime, timezone
 from typing import Any
 
 import numpy as np
 
-from .errors import FatalError
+from ..errors import FatalError
+from .connection import connect
+from .matrixfile import read_matrix, write_matrix
+from .migrations import MIGRATIONS
+from .records import Entry, Space, SpaceSpec, _blob, _describe, _now, _vec, default_path
 
-# --- connecting ----------------------------------------------------------------
-
-
-def _stdlib_can_load() -> bool:
-    return hasattr(sqlite3.Connection, "enable_load_extension")
-
-
-def _load_vec(conn) -> None:
-    import sqlite_vec
-
-    conn.enable_load_extension(True)
-    try:
-        sqlite_vec.load(conn)
-    finally:
-        conn.enable_load_extension(False)
-
-
-def connect(path: str, *, driver: str | None = None):
-    """Open ``path`` with sqlite-vec loaded. Returns ``(connection, driver_name)``.
-
-    ``driver``: ``"sqlite3"`` (the standard library, where this Python allows
-    loading extensions), ``"sqlean"`` (the bundled SQLite of sqlean.py), or None
-    to pick the first that works. ``BEETS_SONIC_SQLITE`` overrides None.
-    """
-    driver = driver or os.environ.get("BEETS_SONIC_SQLITE") or None
-    if driver not in (None, "sqlite3", "sqlean"):
-        raise FatalError(f"unknown SQLite driver {driver!r}: use sqlite3 or sqlean")
-    tried = []
-    if driver in (None, "sqlite3"):
-        if _stdlib_can_load():
-            conn = sqlite3.connect(path, timeout=30, isolation_level=None, check_same_thread=False)
-            try:
-                _load_vec(conn)
-                return conn, "sqlite3"
-            except Exception as exc:  # an old system SQLite, a blocked loader...
-                conn.close()
-                tried.append(f"sqlite3: {exc}")
-        else:
-            tried.append("sqlite3: this Python cannot load SQLite extensions")
-    if driver in (None, "sqlean"):
-        try:
-            import sqlean
-        except ImportError:
-            tried.append("sqlean: not installed")
-        else:
-            conn = sqlean.connect(path, timeout=30, isolation_level=None, check_same_thread=False)
-            _load_vec(conn)
-            return conn, "sqlean"
-    raise FatalError(
-        "cannot load the sqlite-vec extension ("
-        + "; ".join(tried)
-        + "). Fix: pip install sqlean.py (a SQLite that can load extensions)"
-    )
-
-
-# --- migrations --------------------------------------------------------------
-# Each migration is a function of an open connection inside its own transaction;
-# MIGRATIONS[i] brings ``PRAGMA user_version`` i to i + 1. Append, never edit.
-
-
-def _m1_tables(c) -> None:
-    c.execute("""
-        CREATE TABLE spaces (
-            id          INTEGER PRIMARY KEY,
-            name        TEXT NOT NULL UNIQUE,
-            kind        TEXT NOT NULL,
-            backend     TEXT NOT NULL,
-            model       TEXT NOT NULL,
-            dims        INTEGER NOT NULL,
-            params      TEXT NOT NULL,
-            standardize INTEGER NOT NULL,
-            created     TEXT NOT NULL,
-            generation  INTEGER NOT NULL DEFAULT 0,
-            stats_n     INTEGER NOT NULL DEFAULT 0,
-            stats_mean  BLOB,
-            stats_scale BLOB
-        )""")
-    c.execute("""
-        CREATE TABLE entries (
-            space_id    INTEGER NOT NULL REFERENCES spaces(id) ON DELETE CASCADE,
-            item_id     INTEGER NOT NULL,
-            path        BLOB,
-            mtime       REAL,
-            size        INTEGER,
-            computed_at TEXT NOT NULL,
-            raw         BLOB,
-            vector      BLOB,
-            extra       TEXT,
-            error       TEXT,
-            PRIMARY KEY (space_id, item_id)
-        )""")
-    c.execute("CREATE INDEX entries_item ON entries(item_id)")
-
-
-MIGRATIONS: list[Callable[[Any], None]] = [_m1_tables]
-
-
-# --- records -----------------------------------------------------------------
-
-
-@dataclass(frozen=True)
-class SpaceSpec:
-    """What a space is made of; compared with the stored space on every open."""
-
-    name: str
-    kind: str
-    backend: str
-    model: str
-    dims: int
-    params: dict[str, Any] = field(default_factory=dict)
-    standardize: bool = False
-
-
-@dataclass(frozen=True)
-class Space:
-    id: int
-    name: str
-    kind: str
-    backend: str
-    model: str
-    dims: int
-    params: dict[str, Any]
-    standardize: bool
-    created: str
-    generation: int
-    stats_n: int
-    stats_mean: np.ndarray | None
-    stats_scale: np.ndarray | None
-
-    @property
-    def table(self) -> str:
-        return f"vec_{self.id}"
-
-
-@dataclass(frozen=True)
-class Entry:
-    """The state of one (space, item) without its vectors."""
-
-    item_id: int
-    path: bytes | None
-    mtime: float | None
-    size: int | None
-    computed_at: str
-    ok: bool
-    error: str | None
-
-
-def _now() -> str:
-    return datetime.now(timezone.utc).isoformat(timespec="seconds")
-
-
-def _blob(v: np.ndarray) -> bytes:
-    return np.ascontiguousarray(v, dtype=np.float32).tobytes()
-
-
-def _vec(b: bytes | None) -> np.ndarray | None:
-    return None if b is None else np.frombuffer(b, dtype=np.float32)
-
-
-def _describe(diff: dict[str, tuple[Any, Any]]) -> str:
-    return ", ".join(f"{k} {old!r} -> {new!r}" for k, (old, new) in diff.items())
-
-
-def default_path(library_path: str) -> str:
-    """The sidecar beside a beets library file: ``library.db`` -> ``library.sonic.db``."""
-    base, _ = os.path.splitext(library_path)
-    return base + ".sonic.db"
-
-
-_MATRIX_MAGIC = b"SONICMX1"
-_HEADER = 64  # magic, generation, n, dims, padding: the float data is 64-byte aligned
+__all__ = ["MIGRATIONS", "Entry", "Space", "SpaceSpec", "Store", "connect", "default_path"]
 
 
 class Store:
@@ -498,15 +328,15 @@ class Store:
         """
         gen = self._q("SELECT generation FROM spaces WHERE id = ?", [space.id])[0][0]
         path = self._matrix_path(space.id)
-        mapped = _read_matrix(path, gen, space.dims)
+        mapped = read_matrix(path, gen, space.dims)
         if mapped is not None:
             return mapped
         gen, ids, X = self._vectors_from_db(space.id)
         try:
-            _write_matrix(path, gen, ids, X)
+            write_matrix(path, gen, ids, X)
         except OSError:
             return ids, X
-        return _read_matrix(path, gen, space.dims) or (ids, X)
+        return read_matrix(path, gen, space.dims) or (ids, X)
 
 
 def _stack(rows: list[tuple], dims: int) -> tuple[np.ndarray, np.ndarray]:
@@ -518,40 +348,3 @@ def _stack(rows: list[tuple], dims: int) -> tuple[np.ndarray, np.ndarray]:
 def _chunks(seq: list, size: int) -> Iterator[list]:
     for i in range(0, len(seq), size):
         yield seq[i: i + size]
-
-
-def _write_matrix(path: str, generation: int, ids: np.ndarray, X: np.ndarray) -> None:
-    os.makedirs(os.path.dirname(path), exist_ok=True)
-    n, dims = X.shape
-    ids_bytes = ids.astype("<i8").tobytes()
-    pad = (-(_HEADER + len(ids_bytes))) % 64
-    tmp = f"{path}.{uuid.uuid4().hex}.tmp"
-    with open(tmp, "wb") as f:
-        header = _MATRIX_MAGIC + np.array([generation, n, dims], "<i8").tobytes()
-        f.write(header.ljust(_HEADER, b"\0"))
-        f.write(ids_bytes)
-        f.write(b"\0" * pad)
-        f.write(np.ascontiguousarray(X, "<f4").tobytes())
-    os.replace(tmp, path)  # readers keep the old file they mapped
-
-
-def _read_matrix(path: str, generation: int, dims: int) -> tuple[np.ndarray, np.ndarray] | None:
-    try:
-        with open(path, "rb") as f:
-            head = f.read(_HEADER)
-    except OSError:
-        return None
-    if len(head) < _HEADER or head[:8] != _MATRIX_MAGIC:
-        return None
-    gen, n, d = np.frombuffer(head[8:32], "<i8").tolist()
-    if gen != generation or d != dims:
-        return None
-    if n == 0:
-        return np.zeros(0, np.int64), np.zeros((0, dims), np.float32)
-    ids_off = _HEADER
-    x_off = ids_off + 8 * n + ((-(_HEADER + 8 * n)) % 64)
-    if os.path.getsize(path) != x_off + 4 * n * d:
-        return None
-    ids = np.array(np.memmap(path, dtype="<i8", mode="r", offset=ids_off, shape=(n,)))
-    X = np.memmap(path, dtype="<f4", mode="r", offset=x_off, shape=(n, d))
-    return ids, X

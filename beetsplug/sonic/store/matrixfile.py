@@ -1,0 +1,50 @@
+"""The memory-mapped matrix file beside the sidecar: every unit vector of one space,
+for bulk reads (``similar``, cohesion, graph). Written atomically; a reader keeps
+the file it mapped. A file whose header doesn't match is never trusted."""
+
+from __future__ import annotations
+
+import os
+import uuid
+
+import numpy as np
+
+_MATRIX_MAGIC = b"SONICMX1"
+_HEADER = 64  # magic, generation, n, dims, padding: the float data is 64-byte aligned
+
+
+def write_matrix(path: str, generation: int, ids: np.ndarray, X: np.ndarray) -> None:
+    os.makedirs(os.path.dirname(path), exist_ok=True)
+    n, dims = X.shape
+    ids_bytes = ids.astype("<i8").tobytes()
+    pad = (-(_HEADER + len(ids_bytes))) % 64
+    tmp = f"{path}.{uuid.uuid4().hex}.tmp"
+    with open(tmp, "wb") as f:
+        header = _MATRIX_MAGIC + np.array([generation, n, dims], "<i8").tobytes()
+        f.write(header.ljust(_HEADER, b"\0"))
+        f.write(ids_bytes)
+        f.write(b"\0" * pad)
+        f.write(np.ascontiguousarray(X, "<f4").tobytes())
+    os.replace(tmp, path)  # readers keep the old file they mapped
+
+
+def read_matrix(path: str, generation: int, dims: int) -> tuple[np.ndarray, np.ndarray] | None:
+    try:
+        with open(path, "rb") as f:
+            head = f.read(_HEADER)
+    except OSError:
+        return None
+    if len(head) < _HEADER or head[:8] != _MATRIX_MAGIC:
+        return None
+    gen, n, d = np.frombuffer(head[8:32], "<i8").tolist()
+    if gen != generation or d != dims:
+        return None
+    if n == 0:
+        return np.zeros(0, np.int64), np.zeros((0, dims), np.float32)
+    ids_off = _HEADER
+    x_off = ids_off + 8 * n + ((-(_HEADER + 8 * n)) % 64)
+    if os.path.getsize(path) != x_off + 4 * n * d:
+        return None
+    ids = np.array(np.memmap(path, dtype="<i8", mode="r", offset=ids_off, shape=(n,)))
+    X = np.memmap(path, dtype="<f4", mode="r", offset=x_off, shape=(n, d))
+    return ids, X

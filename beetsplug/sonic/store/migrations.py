@@ -1,0 +1,46 @@
+"""The sidecar's schema, changed only by numbered migrations (``PRAGMA user_version``)."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any
+
+# Each migration is a function of an open connection inside its own transaction;
+# MIGRATIONS[i] brings ``PRAGMA user_version`` i to i + 1. Append, never edit.
+
+
+def _m1_tables(c) -> None:
+    c.execute("""
+        CREATE TABLE spaces (
+            id          INTEGER PRIMARY KEY,
+            name        TEXT NOT NULL UNIQUE,
+            kind        TEXT NOT NULL,
+            backend     TEXT NOT NULL,
+            model       TEXT NOT NULL,
+            dims        INTEGER NOT NULL,
+            params      TEXT NOT NULL,
+            standardize INTEGER NOT NULL,
+            created     TEXT NOT NULL,
+            generation  INTEGER NOT NULL DEFAULT 0,
+            stats_n     INTEGER NOT NULL DEFAULT 0,
+            stats_mean  BLOB,
+            stats_scale BLOB
+        )""")
+    c.execute("""
+        CREATE TABLE entries (
+            space_id    INTEGER NOT NULL REFERENCES spaces(id) ON DELETE CASCADE,
+            item_id     INTEGER NOT NULL,
+            path        BLOB,
+            mtime       REAL,
+            size        INTEGER,
+            computed_at TEXT NOT NULL,
+            raw         BLOB,
+            vector      BLOB,
+            extra       TEXT,
+            error       TEXT,
+            PRIMARY KEY (space_id, item_id)
+        )""")
+    c.execute("CREATE INDEX entries_item ON entries(item_id)")
+
+
+MIGRATIONS: list[Callable[[Any], None]] = [_m1_tables]

@@ -1,0 +1,79 @@
+"""What the store hands out: spaces, their specs, entries; and the BLOB encoding."""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass, field
+from datetime import datetime, timezone
+from typing import Any
+
+import numpy as np
+
+
+@dataclass(frozen=True)
+class SpaceSpec:
+    """What a space is made of; compared with the stored space on every open."""
+
+    name: str
+    kind: str
+    backend: str
+    model: str
+    dims: int
+    params: dict[str, Any] = field(default_factory=dict)
+    standardize: bool = False
+
+
+@dataclass(frozen=True)
+class Space:
+    id: int
+    name: str
+    kind: str
+    backend: str
+    model: str
+    dims: int
+    params: dict[str, Any]
+    standardize: bool
+    created: str
+    generation: int
+    stats_n: int
+    stats_mean: np.ndarray | None
+    stats_scale: np.ndarray | None
+
+    @property
+    def table(self) -> str:
+        return f"vec_{self.id}"
+
+
+@dataclass(frozen=True)
+class Entry:
+    """The state of one (space, item) without its vectors."""
+
+    item_id: int
+    path: bytes | None
+    mtime: float | None
+    size: int | None
+    computed_at: str
+    ok: bool
+    error: str | None
+
+
+def _now() -> str:
+    return datetime.now(timezone.utc).isoformat(timespec="seconds")
+
+
+def _blob(v: np.ndarray) -> bytes:
+    return np.ascontiguousarray(v, dtype=np.float32).tobytes()
+
+
+def _vec(b: bytes | None) -> np.ndarray | None:
+    return None if b is None else np.frombuffer(b, dtype=np.float32)
+
+
+def _describe(diff: dict[str, tuple[Any, Any]]) -> str:
+    return ", ".join(f"{k} {old!r} -> {new!r}" for k, (old, new) in diff.items())
+
+
+def default_path(library_path: str) -> str:
+    """The sidecar beside a beets library file: ``library.db`` -> ``library.sonic.db``."""
+    base, _ = os.path.splitext(library_path)
+    return base + ".sonic.db"
