@@ -20,6 +20,8 @@ from typing import Any, TypeVar
 from .errors import FatalError, ItemError, RequestRefused
 
 T = TypeVar("T")
+#: the config section ``sonic: gemini:``
+SECTION = "gemini"
 KEY_ENV = ("GEMINI_API_KEY", "GOOGLE_API_KEY")
 
 

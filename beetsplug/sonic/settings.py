@@ -7,7 +7,7 @@ from dataclasses import dataclass
 
 from .backends.base import backend_class, choose_backend
 from .errors import FatalError
-from .gemini import GeminiSettings, find_key
+from .gemini import SECTION, GeminiSettings, find_key
 from .store import default_path
 from .vibe.analyzers import choose_analyzer
 from .vibe.vocabulary import CHARACTERS, GENRES, PLACEMENTS, TEXTURES, Vocabulary
@@ -144,13 +144,13 @@ def from_config(view, *, library_path: str) -> Settings:
         raise _fail("workers", "must be 0 (one per core) or more")
     sidecar = str(view["sidecar"].get() or "") or default_path(library_path)
     sidecar = os.path.abspath(os.path.expanduser(sidecar))
-    gemini = _gemini(view["gemini"])
+    gemini = _gemini(view[SECTION])
     backend, reason = choose_backend(str(view["backend"].get()), gemini)
     analyzer = choose_analyzer(str(view["vibe"]["analyzer"].get()), gemini)
     hosted_import = str(view["hosted_import"].get())
     if hosted_import not in ("after", "later"):
         raise _fail("hosted_import", "must be `after` (embed once the import is done) or `later`")
-    gsegment = _number(view["gemini"]["segment"], "gemini: segment")
+    gsegment = _number(view[SECTION]["segment"], f"{SECTION}: segment")
     if not 1.0 <= gsegment <= 80.0:
         raise _fail("gemini: segment", "the Gemini model takes 1 to 80 s of audio")
     return Settings(
