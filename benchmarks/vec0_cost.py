@@ -41,8 +41,7 @@ def main() -> None:
             vec0 = (time.perf_counter() - t) / n * 1e3
             ids = np.arange(1, n + 1)
             t = time.perf_counter()
-            store.set_stats_and_vectors(space, n=n, mean=np.zeros(dims), scale=np.ones(dims), ids=ids,
-                                        vectors=X)
+            store.set_state_and_vectors(space, n=n, state={}, ids=ids, vectors=X)
             bulk = time.perf_counter() - t
             t = time.perf_counter()
             conn.execute("BEGIN IMMEDIATE")

@@ -138,10 +138,18 @@ def test_drop_space_removes_table_and_cache(store):
 
 
 def test_restandardize_rewrites_vectors_atomically(store):
+    from beetsplug.sonic.backends import Backend
     from beetsplug.sonic.indexer import restandardize
 
-    class Fake:
-        dim_weights = None
+    class Fake(Backend):
+        NAME = "fake"
+        dims = 8
+
+        def __init__(self):
+            super().__init__(segment=1, positions=(0.5,))
+
+        def embed(self, path):
+            raise NotImplementedError
 
     space = store.ensure_space(SPEC)
     rng = np.random.default_rng(1)
@@ -224,3 +232,21 @@ def test_stdlib_sqlite3_path_with_a_python_that_allows_it(tmp_path):
     # and the file it wrote opens through the bundled driver too
     with Store(str(db), driver="sqlean") as s:
         assert s.matrix(s.get_space("t"))[0].tolist() == [7]
+
+
+def test_migration_2_carries_statistics_into_the_space_state(tmp_path, monkeypatch):
+    from beetsplug.sonic import store as store_mod
+    from beetsplug.sonic.store import migrations
+
+    path = str(tmp_path / "old.db")
+    monkeypatch.setattr(store_mod, "MIGRATIONS", migrations.MIGRATIONS[:1])
+    with Store(path, driver="sqlean") as old:  # a sidecar of the first version
+        old.conn.execute("INSERT INTO spaces (name, kind, backend, model, dims, params, standardize, "
+                         "created, stats_n, stats_mean, stats_scale) VALUES ('s', 'audio', 's', 's', 2, "
+                         "'{}', 1, 'now', 5, ?, ?)",
+                         (np.array([1, 2], np.float32).tobytes(), np.array([3, 4], np.float32).tobytes()))
+    monkeypatch.setattr(store_mod, "MIGRATIONS", migrations.MIGRATIONS)
+    with Store(path, driver="sqlean") as new:
+        space = new.get_space("s")
+        assert new.schema_version == 2 and space.stats_n == 5
+        assert space.state["mean"].tolist() == [1, 2] and space.state["scale"].tolist() == [3, 4]

@@ -100,9 +100,9 @@ def compute(backend: Backend, item_id: int, path: bytes) -> Outcome:
         result = backend.embed(os.fsdecode(path))
         out.raw = np.asarray(result.vector, np.float32).ravel()
         out.extra = result.extras or None
-        if out.raw.size != backend.dims or not np.all(np.isfinite(out.raw)):
+        if out.raw.size != backend.raw_dims or not np.all(np.isfinite(out.raw)):
             raise ItemError(f"backend returned a bad vector ({out.raw.size} values, "
-                            f"expected {backend.dims} finite)")
+                            f"expected {backend.raw_dims} finite)")
     except FatalError:
         raise
     except Exception as exc:  # ItemError, or a bug / an unforeseen file: one track, not the run
@@ -222,11 +222,7 @@ def write_outcome(store: Store, space: Space, backend: Backend, out: Outcome) ->
     if out.error is not None:
         store.put_error(space, out.item_id, out.error, path=out.path, mtime=mtime, size=size)
         return
-    if space.standardize and space.stats_n >= 2:
-        vector = analysis.standardize(out.raw, mean=space.stats_mean, scale=space.stats_scale,
-                                      weights=backend.dim_weights)
-    else:
-        vector = analysis.normalize(out.raw)
+    vector = backend.derive(out.raw[None, :], space.state)[0]
     store.put_vector(space, out.item_id, vector=vector, raw=out.raw, path=out.path,
                      mtime=mtime, size=size, extra=out.extra)
 
@@ -259,7 +255,8 @@ def embed_items(store: Store, space: Space, backend: Backend, items: Sequence[An
 
 
 def restandardize(store: Store, space: Space, backend: Backend, *, force: bool = False) -> bool:
-    """Refit library statistics and re-derive every vector, when the library has grown enough."""
+    """Refit what the backend learns from the library (statistics, projection) and
+    re-derive every vector, when the library has changed enough."""
     if not space.standardize:
         return False
     space = store.get_space(space.name) or space
@@ -269,9 +266,9 @@ def restandardize(store: Store, space: Space, backend: Backend, *, force: bool =
     ids, R = store.raw_matrix(space)
     if ids.size < 2:
         return False
-    mean, scale = analysis.fit_standardizer(R)
-    V = analysis.standardize(R, mean=mean, scale=scale, weights=backend.dim_weights)
-    store.set_stats_and_vectors(space, n=int(ids.size), mean=mean, scale=scale, ids=ids, vectors=V)
+    state = backend.fit(R)
+    store.set_state_and_vectors(space, n=int(ids.size), state=state, ids=ids,
+                                vectors=backend.derive(R, state))
     return True
 
 

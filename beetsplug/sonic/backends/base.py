@@ -30,6 +30,7 @@ from typing import Any, ClassVar
 
 import numpy as np
 
+from .. import analysis
 from ..errors import FatalError, ItemError
 
 #: NAME -> module that defines it (imported on first use, so optional
@@ -75,9 +76,29 @@ class Backend(ABC):
         return {"segment": self.segment, "positions": list(self.positions)}
 
     @property
+    def raw_dims(self) -> int:
+        """Length of the raw output of ``embed`` (default: the stored ``dims``)."""
+        return self.dims
+
+    @property
     def dim_weights(self) -> np.ndarray | None:
         """Per-dimension weights applied after standardisation, shape ``(dims,)``."""
         return None
+
+    def fit(self, R: np.ndarray) -> dict[str, np.ndarray]:
+        """What to learn from the library's raw outputs ``R`` ``(n, raw_dims)``, n >= 2;
+        kept with the space and refitted as the library grows. Default: per-dimension
+        standardisation statistics."""
+        mean, scale = analysis.fit_standardizer(R)
+        return {"mean": mean, "scale": scale}
+
+    def derive(self, R: np.ndarray, state: dict[str, np.ndarray]) -> np.ndarray:
+        """Stored unit vectors ``(n, dims)`` from raw outputs ``(n, raw_dims)`` and the
+        fitted ``state`` (``{}`` before anything was fitted)."""
+        if self.standardize and state:
+            return analysis.standardize(R, mean=state["mean"], scale=state["scale"],
+                                        weights=self.dim_weights)
+        return analysis.normalize(R)
 
     @abstractmethod
     def embed(self, path: str) -> Embedding:

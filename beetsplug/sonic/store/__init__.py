@@ -35,7 +35,18 @@ from ..errors import FatalError
 from .connection import connect
 from .matrixfile import read_matrix, write_matrix
 from .migrations import MIGRATIONS
-from .records import Entry, Space, SpaceSpec, _blob, _describe, _now, _vec, default_path
+from .records import (
+    Entry,
+    Space,
+    SpaceSpec,
+    _blob,
+    _describe,
+    _now,
+    _vec,
+    default_path,
+    pack_state,
+    unpack_state,
+)
 
 __all__ = ["MIGRATIONS", "Entry", "Space", "SpaceSpec", "Store", "connect", "default_path"]
 
@@ -108,11 +119,11 @@ class Store:
     # --- spaces --------------------------------------------------------------
 
     _SPACE_COLS = ("id, name, kind, backend, model, dims, params, standardize, created, "
-                   "generation, stats_n, stats_mean, stats_scale")
+                   "generation, stats_n, state")
 
     def _space_from_row(self, r: tuple) -> Space:
         return Space(r[0], r[1], r[2], r[3], r[4], r[5], json.loads(r[6]), bool(r[7]), r[8],
-                     r[9], r[10], _vec(r[11]), _vec(r[12]))
+                     r[9], r[10], unpack_state(r[11]))
 
     def get_space(self, name: str) -> Space | None:
         rows = self._q(f"SELECT {self._SPACE_COLS} FROM spaces WHERE name = ?", [name])
@@ -257,13 +268,12 @@ class Store:
         """Every item id with an entry in any space."""
         return {r[0] for r in self._q("SELECT DISTINCT item_id FROM entries")}
 
-    def set_stats_and_vectors(self, space: Space, *, n: int, mean: np.ndarray, scale: np.ndarray,
+    def set_state_and_vectors(self, space: Space, *, n: int, state: dict[str, np.ndarray],
                               ids: np.ndarray, vectors: np.ndarray) -> None:
-        """New standardisation statistics and the re-derived vectors, in one transaction."""
+        """A newly fitted library state and the re-derived vectors, in one transaction."""
         with self._tx() as c:
-            c.execute("UPDATE spaces SET stats_n = ?, stats_mean = ?, stats_scale = ?, "
-                      "generation = generation + 1 WHERE id = ?",
-                      (n, _blob(mean), _blob(scale), space.id))
+            c.execute("UPDATE spaces SET stats_n = ?, state = ?, generation = generation + 1 "
+                      "WHERE id = ?", (n, pack_state(state), space.id))
             c.execute(f"DELETE FROM {space.table}")
             for iid, v in zip(ids.tolist(), vectors):
                 b = _blob(v)
@@ -281,10 +291,11 @@ class Store:
         return self._q("SELECT count(*) FROM entries WHERE space_id = ? AND vector IS NOT NULL", [space.id])[0][0]
 
     def raw_matrix(self, space: Space) -> tuple[np.ndarray, np.ndarray]:
-        """``(ids (n,), raw (n, dims))`` of the items with a vector, ordered by id."""
+        """``(ids (n,), raw (n, raw dims))`` of the items with a vector, ordered by id
+        (a backend's raw output may be longer than the stored vector)."""
         rows = self._q("SELECT item_id, raw FROM entries WHERE space_id = ? AND vector IS NOT NULL "
                        "AND raw IS NOT NULL ORDER BY item_id", [space.id])
-        return _stack(rows, space.dims)
+        return _stack(rows, len(rows[0][1]) // 4 if rows else space.dims)
 
     def extras(self, space: Space, ids: Iterable[int]) -> dict[int, dict]:
         out = {}

@@ -5,6 +5,8 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any
 
+import numpy as np
+
 # Each migration is a function of an open connection inside its own transaction;
 # MIGRATIONS[i] brings ``PRAGMA user_version`` i to i + 1. Append, never edit.
 
@@ -43,4 +45,20 @@ def _m1_tables(c) -> None:
     c.execute("CREATE INDEX entries_item ON entries(item_id)")
 
 
-MIGRATIONS: list[Callable[[Any], None]] = [_m1_tables]
+def _m2_space_state(c) -> None:
+    """One ``state`` BLOB per space for whatever its backend fits on the library
+    (standardisation statistics, a projection...), replacing stats_mean/stats_scale;
+    existing statistics are carried over."""
+    from .records import pack_state
+
+    c.execute("ALTER TABLE spaces ADD COLUMN state BLOB")
+    rows = c.execute("SELECT id, stats_mean, stats_scale FROM spaces "
+                     "WHERE stats_mean IS NOT NULL AND stats_scale IS NOT NULL").fetchall()
+    for sid, mean, scale in rows:
+        state = {"mean": np.frombuffer(mean, np.float32), "scale": np.frombuffer(scale, np.float32)}
+        c.execute("UPDATE spaces SET state = ? WHERE id = ?", (pack_state(state), sid))
+    c.execute("ALTER TABLE spaces DROP COLUMN stats_mean")
+    c.execute("ALTER TABLE spaces DROP COLUMN stats_scale")
+
+
+MIGRATIONS: list[Callable[[Any], None]] = [_m1_tables, _m2_space_state]

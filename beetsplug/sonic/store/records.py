@@ -35,9 +35,8 @@ class Space:
     standardize: bool
     created: str
     generation: int
-    stats_n: int
-    stats_mean: np.ndarray | None
-    stats_scale: np.ndarray | None
+    stats_n: int                       # library size the state was fitted on
+    state: dict[str, np.ndarray]       # what the backend fitted on the library ({} = nothing yet)
 
     @property
     def table(self) -> str:
@@ -77,3 +76,23 @@ def default_path(library_path: str) -> str:
     """The sidecar beside a beets library file: ``library.db`` -> ``library.sonic.db``."""
     base, _ = os.path.splitext(library_path)
     return base + ".sonic.db"
+
+
+def pack_state(state: dict[str, np.ndarray]) -> bytes | None:
+    """A space's fitted state as one BLOB (``.npz`` bytes, no pickles)."""
+    if not state:
+        return None
+    import io
+
+    buf = io.BytesIO()
+    np.savez(buf, **{k: np.asarray(v) for k, v in state.items()})
+    return buf.getvalue()
+
+
+def unpack_state(blob: bytes | None) -> dict[str, np.ndarray]:
+    if not blob:
+        return {}
+    import io
+
+    with np.load(io.BytesIO(blob), allow_pickle=False) as z:
+        return {k: z[k] for k in z.files}
