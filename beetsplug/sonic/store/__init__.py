@@ -42,7 +42,6 @@ from .records import (
     _blob,
     _describe,
     _now,
-    _vec,
     default_path,
     pack_state,
     unpack_state,
