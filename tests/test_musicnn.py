@@ -56,10 +56,11 @@ def test_damaged_or_missing_checkpoints_are_clear_errors(tmp_path):
         checkpoint.load(str(tmp_path / "nothing") + "/")
 
 
+@pytest.mark.parametrize("front", ["gemm", "im2col"])
 @pytest.mark.parametrize("fixture", FIXTURES, ids=lambda p: p.stem)
-def test_network_matches_tensorflow(fixture, net):
+def test_network_matches_tensorflow(fixture, net, front):
     ref = np.load(fixture)
-    out = net.forward(patches(ref["mel"]))
+    out = net.forward(patches(ref["mel"]), front=front)
     for layer in ("penultimate", "mean_pool", "max_pool"):
         for mine, theirs in zip(out[layer], ref[layer]):  # every patch
             assert cos(mine, theirs) >= 0.999, layer
@@ -68,6 +69,18 @@ def test_network_matches_tensorflow(fixture, net):
     assert cos(np.concatenate([out["mean_pool"].mean(0), out["max_pool"].mean(0)]),
                np.concatenate([ref["mean_pool"].mean(0), ref["max_pool"].mean(0)])) >= 0.999
     assert np.abs(out["taggram"] - ref["taggram"]).max() < 1e-3
+
+
+@pytest.mark.parametrize("fixture", FIXTURES, ids=lambda p: p.stem)
+def test_fast_front_end_equals_the_reference_on_every_layer(fixture, net):
+    """The GEMM front end (band/Toeplitz matrices, max before batch norm) computes the same
+    numbers as the first version's im2col formulation, patch by patch, layer by layer."""
+    X = patches(np.load(fixture)["mel"])
+    X = np.concatenate([X, X[:, ::-1] * 0.7 + 0.3])  # and a patch unlike music
+    fast, ref = net.forward(X), net.forward(X, front="im2col")
+    for layer in ("dense", "penultimate", "mean_pool", "max_pool", "logits"):
+        for a, b in zip(fast[layer], ref[layer]):
+            assert cos(a, b) >= 0.99999, layer
 
 
 @pytest.mark.parametrize("fixture", FIXTURES, ids=lambda p: p.stem)

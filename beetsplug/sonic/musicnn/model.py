@@ -32,6 +32,8 @@ N_FFT = 512
 HOP = 256
 N_MELS = 96
 N_FRAMES = 187  # 3 s patches
+#: temporal kernels at least this long run as one Toeplitz GEMM (measured faster)
+TOEPLITZ_MIN = 96
 EPS = 1e-3
 MSD_TAGS = ["rock", "pop", "alternative", "indie", "electronic", "female vocalists", "dance", "00s",
             "alternative rock", "jazz", "beautiful", "metal", "chillout", "male vocalists",
@@ -160,6 +162,11 @@ class MusiCNN:
         for layer in self.timbral + self.temporal:
             k, a = layer["kernel"], layer["alive"]
             layer["k_alive"] = np.ascontiguousarray(k[..., a].reshape(-1, int(a.sum())))
+        for layer in self.timbral:
+            layer["bands"] = self._band_blocks(layer)
+        for layer in self.temporal:
+            if layer["kernel"].shape[0] >= TOEPLITZ_MIN:
+                layer["toeplitz"] = self._toeplitz_blocks(layer)
         self.front_const = np.concatenate([layer["const"] for layer in self.timbral + self.temporal])
         self.front_alive = np.concatenate([layer["alive"] for layer in self.timbral + self.temporal])
         self.mid = [conv(f"conv2d_{i}", f"batch_normalization_{i + 1}", "m") for i in (5, 6, 7)]
@@ -177,23 +184,91 @@ class MusiCNN:
         self.bn_dense = self._bn("batch_normalization_10")
         self.out = (w["dense_1/kernel"], w["dense_1/bias"])
 
-    def _edges(self, T: int) -> np.ndarray:
-        """``(T, 64)``: the dead channels' summed effect on the first mid-end layer per frame."""
-        if T not in self._edge_cache:
-            valid = np.array([[0 <= t + dt - 3 < T for dt in range(7)] for t in range(T)], np.float32)
-            self._edge_cache[T] = valid @ self.mid[0]["tap_const"]
-        return self._edge_cache[T]
+    @staticmethod
+    def _band_blocks(layer: dict, blocks: int = 4) -> list[tuple[slice, np.ndarray]]:
+        """A timbral (7 x width) convolution as a few GEMMs over frequency blocks.
+
+        For frequency positions ``p0..p1`` only bins ``p0..p1 + width - 1`` matter, so each
+        block multiplies a contiguous slice of the 7-frame windows (laid out bin-major:
+        column ``f * 7 + dt``) by a band matrix ``((p1 - p0 + width - 1) * 7, (p1 - p0) * A)``
+        -- no frequency im2col copy, and about half the work of one full band matrix.
+        """
+        k = layer["kernel"][:, :, 0, :][:, :, layer["alive"]]  # (7, width, A)
+        width, A = k.shape[1], k.shape[2]
+        P = N_MELS - width + 1
+        out = []
+        edges = np.linspace(0, P, min(blocks, P) + 1).astype(int)
+        for p0, p1 in zip(edges[:-1], edges[1:]):
+            W = np.zeros((p1 - p0 + width - 1, 7, p1 - p0, A), np.float32)
+            for p in range(p0, p1):
+                W[p - p0: p - p0 + width, :, p - p0, :] = k.transpose(1, 0, 2)
+            out.append((slice(p0 * 7, (p1 + width - 1) * 7), W.reshape(-1, (p1 - p0) * A)))
+        return out
 
     @staticmethod
-    def _finish(z: np.ndarray, layer: dict) -> np.ndarray:
-        a = layer["alive"]
-        return np.maximum(z + layer["bias"][a], 0.0) * layer["scale"][a] + layer["shift"][a]
+    def _toeplitz_blocks(layer: dict, blocks: int = 4) -> list[tuple[slice, slice, np.ndarray]]:
+        """A long temporal (L x 1) convolution as Toeplitz GEMMs over time blocks: frames
+        ``t0..t1`` need padded input ``t0..t1 + L - 1`` times ``(t1 - t0 + L - 1, (t1 - t0) * A)``."""
+        k = layer["kernel"][:, 0, 0, :][:, layer["alive"]]  # (L, A)
+        L, A = k.shape
+        out = []
+        edges = np.linspace(0, N_FRAMES, blocks + 1).astype(int)
+        for t0, t1 in zip(edges[:-1], edges[1:]):
+            W = np.zeros((t1 - t0 + L - 1, t1 - t0, A), np.float32)
+            for t in range(t1 - t0):
+                W[t: t + L, t, :] = k
+            out.append((slice(t0, t1 + L - 1), slice(t0, t1), W.reshape(t1 - t0 + L - 1, -1)))
+        return out
 
-    def forward(self, X: np.ndarray) -> dict[str, np.ndarray]:
-        """Run patches ``(B, 187, 96)``; returns the layers the embedding can use."""
-        X = np.asarray(X, np.float32)
-        B, T, F = X.shape
-        x = X * self.bn_in[0] + self.bn_in[1]
+    @staticmethod
+    def _pool_finish(z: np.ndarray, layer: dict, axis: int) -> np.ndarray:
+        """ReLU -> batch norm -> max over ``axis``, computed as max (or min, for a negative
+        batch-norm scale) BEFORE the elementwise steps: both are monotone per filter, so
+        the result is exactly the same on an array ``axis`` times smaller."""
+        a = layer["alive"]
+        scale = layer["scale"][a]
+        pos = scale > 0
+        if pos.all():
+            z = z.max(axis=axis)
+        else:
+            z = np.where(pos, z.max(axis=axis), z.min(axis=axis))
+        return np.maximum(z + layer["bias"][a], 0.0) * scale + layer["shift"][a]
+
+    def _front_gemm(self, x: np.ndarray) -> list[np.ndarray]:
+        """The live front-end channels, each ``(B, T, alive)``, through a few large GEMMs."""
+        B, T, F = x.shape
+        xp = np.pad(x, ((0, 0), (3, 3), (0, 0)))
+        cols = np.ascontiguousarray(sliding_window_view(xp, 7, axis=1))  # (B, T, F, 7)
+        cols = cols.reshape(B * T, F * 7)  # 7-frame windows, bin-major
+        live = []
+        for layer in self.timbral:
+            A = int(layer["alive"].sum())
+            # per frequency block: max over its positions (finished), then max over blocks
+            parts = [self._pool_finish((cols[:, cs] @ W).reshape(B * T, -1, A), layer, axis=1)
+                     for cs, W in layer["bands"]]
+            live.append(np.maximum.reduce(parts).reshape(B, T, A))
+        for layer in self.temporal:
+            length = layer["kernel"].shape[0]
+            before = (length - 1) // 2
+            xt = np.pad(x, ((0, 0), (before, length - 1 - before), (0, 0)))
+            A = int(layer["alive"].sum())
+            if "toeplitz" in layer and T == N_FRAMES:
+                rows = np.ascontiguousarray(xt.transpose(0, 2, 1)).reshape(B * F, -1)
+                out = np.empty((B, T, A), np.float32)
+                for src, dst, W in layer["toeplitz"]:
+                    z = (rows[:, src] @ W).reshape(B, F, dst.stop - dst.start, A)
+                    out[:, dst] = self._pool_finish(z, layer, axis=1)
+                live.append(out)
+            else:
+                win = np.ascontiguousarray(sliding_window_view(xt, length, axis=1))  # (B, T, F, L)
+                z = (win.reshape(-1, length) @ layer["k_alive"]).reshape(B, T, F, A)
+                live.append(self._pool_finish(z, layer, axis=2))
+        return live
+
+    def _front_im2col(self, x: np.ndarray) -> list[np.ndarray]:
+        """The first version's front end (im2col per layer); kept as the reference the
+        fast path is checked and benchmarked against."""
+        B, T, F = x.shape
         live = []
         xp = np.pad(x, ((0, 0), (3, 3), (0, 0)))
         for layer in self.timbral:
@@ -211,6 +286,30 @@ class MusiCNN:
             cols = np.ascontiguousarray(sliding_window_view(xt, length, axis=1))  # (B, T, F, length)
             z = self._finish(cols.reshape(-1, length) @ layer["k_alive"], layer)
             live.append(z.reshape(B, T, F, -1).max(axis=2))
+        return live
+
+    def _edges(self, T: int) -> np.ndarray:
+        """``(T, 64)``: the dead channels' summed effect on the first mid-end layer per frame."""
+        if T not in self._edge_cache:
+            valid = np.array([[0 <= t + dt - 3 < T for dt in range(7)] for t in range(T)], np.float32)
+            self._edge_cache[T] = valid @ self.mid[0]["tap_const"]
+        return self._edge_cache[T]
+
+    @staticmethod
+    def _finish(z: np.ndarray, layer: dict) -> np.ndarray:
+        a = layer["alive"]
+        return np.maximum(z + layer["bias"][a], 0.0) * layer["scale"][a] + layer["shift"][a]
+
+    def forward(self, X: np.ndarray, *, front: str = "gemm") -> dict[str, np.ndarray]:
+        """Run patches ``(B, 187, 96)``; returns the layers the embedding can use.
+
+        ``front``: ``gemm`` (fast, the default) or ``im2col`` (the first version's
+        formulation, the reference); they agree to float32 rounding.
+        """
+        X = np.asarray(X, np.float32)
+        B, T, F = X.shape
+        x = X * self.bn_in[0] + self.bn_in[1]
+        live = self._front_gemm(x) if front == "gemm" else self._front_im2col(x)
         live_front = np.concatenate(live, axis=2)  # (B, T, live channels)
         front = np.empty((B, T, self.front_alive.size), np.float32)
         front[:, :, self.front_alive] = live_front
