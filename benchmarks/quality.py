@@ -140,10 +140,27 @@ def lda(plan: str, models: tuple[str, ...], layer: str, *, dims: int, shrink: fl
     return Recipe(name, build, cost, query)
 
 
+def shipped() -> Recipe:
+    """The musicnn backend's own fit/derive on raw vectors laid out as it stores them."""
+    from beetsplug.sonic.backends import get_backend
+
+    backend = get_backend("musicnn", segment=30.0, positions=(0.5,))
+
+    def build(feats):
+        Rw = np.stack([np.concatenate([_patches(f, "spread9", MSD, "penultimate").ravel(),
+                                       f["spectral_mid30"]]) for f in feats])
+        return backend.derive(Rw, backend.fit(Rw))
+
+    def cost(f):
+        return _plan_cost(f, "spread9", (MSD,)) + float(f["spectral_mid30_s"])
+
+    return Recipe("SHIPPED musicnn: spread9 MSD penultimate LDA32 +spectral 0.3", build, cost)
+
+
 def recipes() -> list[Recipe]:
     both = (MSD, MTT)
     out = [pooled("mid30", (MSD,), "penultimate", "mean", "zscore", name="BASELINE first version: "
-                  "mid30 MSD penultimate mean zscore")]
+                  "mid30 MSD penultimate mean zscore"), shipped()]
     # which audio
     for plan in ("seg3x30", "spread9", "spread17", "spread33"):
         out.append(pooled(plan, (MSD,), "penultimate", "mean", "zscore"))
@@ -177,6 +194,12 @@ def recipes() -> list[Recipe]:
     out.append(lda("spread17", both, "dense", dims=32, shrink=0.05, query="csls"))
     out.append(lda("spread17", both, "dense", dims=32, shrink=0.05, spectral=0.35))
     out.append(lda("spread17", both, "dense", dims=32, shrink=0.05, spectral=0.35, query="csls"))
+    out.append(lda("spread9", (MSD,), "penultimate", dims=32, shrink=0.05))
+    out.append(lda("spread9", (MSD,), "penultimate", dims=32, shrink=0.05, query="csls"))
+    out.append(lda("spread9", (MSD,), "dense", dims=32, shrink=0.05, spectral=0.3))
+    out.append(lda("spread17", (MSD,), "penultimate", dims=32, shrink=0.05, spectral=0.3))
+    out.append(lda("spread9", (MSD,), "penultimate", dims=64, shrink=0.05, spectral=0.3))
+    out.append(lda("spread9", (MSD,), "penultimate", dims=32, shrink=0.05, spectral=0.3, query="csls"))
     return out
 
 
