@@ -20,6 +20,7 @@ import traceback
 from collections import deque
 from collections.abc import Callable, Iterable, Sequence
 from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -198,6 +199,26 @@ def _hosted_outcomes(backend: HostedBackend, tasks: list[tuple[int, bytes]], wor
         prep_pool.shutdown(wait=False, cancel_futures=True)
 
 
+#: the BLAS/OpenMP thread pools a worker process would otherwise start (one per core)
+_THREAD_VARS = ("OPENBLAS_NUM_THREADS", "OMP_NUM_THREADS", "MKL_NUM_THREADS")
+
+
+@contextmanager
+def _single_threaded_children():
+    """Worker processes each use ONE BLAS thread: N workers x N threads on N cores would
+    oversubscribe them (measured: -w 2 was no faster than -w 1 before this)."""
+    saved = {k: os.environ.get(k) for k in _THREAD_VARS}
+    os.environ.update({k: "1" for k in _THREAD_VARS})
+    try:
+        yield
+    finally:
+        for k, v in saved.items():
+            if v is None:
+                os.environ.pop(k, None)
+            else:
+                os.environ[k] = v
+
+
 def _outcomes(backend: Backend, tasks: list[tuple[int, bytes]], workers: int, options: dict):
     if isinstance(backend, HostedBackend):
         yield from _hosted_outcomes(backend, tasks, workers)
@@ -207,8 +228,9 @@ def _outcomes(backend: Backend, tasks: list[tuple[int, bytes]], workers: int, op
             yield compute(backend, *task)
         return
     ctx = multiprocessing.get_context("spawn")
-    pool = ctx.Pool(min(workers, len(tasks)), initializer=_init_worker,
-                    initargs=(backend.NAME, options))
+    with _single_threaded_children():
+        pool = ctx.Pool(min(workers, len(tasks)), initializer=_init_worker,
+                        initargs=(backend.NAME, options))
     try:
         yield from pool.imap_unordered(_compute_in_worker, tasks, chunksize=1)
         pool.close()
