@@ -58,36 +58,36 @@ def rank(ids: np.ndarray, X: np.ndarray, q: np.ndarray, *, n: int,
     (e.g. per artist); the list is then filled from further down the ranking.
     """
     scores = np.asarray(X @ q, dtype=np.float32)
-    allowed = np.ones(ids.size, bool)
-    ex = np.fromiter(exclude, np.int64)
-    if ex.size:
-        allowed &= ~np.isin(ids, ex)
-    if within is not None:
-        allowed &= np.isin(ids, np.fromiter(within, np.int64))
-    cand = np.flatnonzero(allowed)
-    if cand.size == 0 or n <= 0:
+    if n <= 0 or ids.size == 0:
         return []
-    sub = scores[cand]
+    # rule candidates out by setting their score to -inf (no copies of the score vector)
+    if within is not None:
+        keep = np.isin(ids, np.fromiter(within, np.int64))
+        scores[~keep] = -np.inf
+    ex_rows, _ = rows_of(ids, list(exclude))
+    scores[ex_rows] = -np.inf
+    n_cand = int(np.count_nonzero(scores > -np.inf))
+    if n_cand == 0:
+        return []
     if not max_per_group:
-        order = analysis.top_k(sub, n)
-        return [Hit(int(ids[cand[i]]), float(sub[i])) for i in order]
+        return [Hit(int(ids[i]), float(scores[i])) for i in analysis.top_k(scores, min(n, n_cand))]
     hits: list[Hit] = []
     per: dict[str, int] = {}
-    k = min(cand.size, 4 * n)
+    k = min(n_cand, 4 * n)
     while True:
         hits, per = [], {}
-        for i in analysis.top_k(sub, k):
-            iid = int(ids[cand[i]])
+        for i in analysis.top_k(scores, k):
+            iid = int(ids[i])
             g = group_of(iid) if group_of else ""
             if per.get(g, 0) >= max_per_group:
                 continue
             per[g] = per.get(g, 0) + 1
-            hits.append(Hit(iid, float(sub[i])))
+            hits.append(Hit(iid, float(scores[i])))
             if len(hits) == n:
                 return hits
-        if k >= cand.size:
+        if k >= n_cand:
             return hits
-        k = min(cand.size, k * 4)
+        k = min(n_cand, k * 4)
 
 
 def similar(store: Store, space: Space, seed_ids: Iterable[int], *, n: int = 10,

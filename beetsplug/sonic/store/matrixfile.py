@@ -4,6 +4,7 @@ the file it mapped. A file whose header doesn't match is never trusted."""
 
 from __future__ import annotations
 
+import mmap
 import os
 import uuid
 
@@ -45,6 +46,14 @@ def read_matrix(path: str, generation: int, dims: int) -> tuple[np.ndarray, np.n
     x_off = ids_off + 8 * n + ((-(_HEADER + 8 * n)) % 64)
     if os.path.getsize(path) != x_off + 4 * n * d:
         return None
-    ids = np.array(np.memmap(path, dtype="<i8", mode="r", offset=ids_off, shape=(n,)))
-    X = np.memmap(path, dtype="<f4", mode="r", offset=x_off, shape=(n, d))
+    with open(path, "rb") as f:
+        # MAP_POPULATE (Linux) faults every page in at once: searching a fresh map page by
+        # page cost 2x numpy-in-RAM at 100k x 188; populated, it is a bulk copy-free map
+        if hasattr(mmap, "MAP_SHARED"):
+            flags = mmap.MAP_SHARED | getattr(mmap, "MAP_POPULATE", 0)
+            mm = mmap.mmap(f.fileno(), 0, flags=flags, prot=mmap.PROT_READ)
+        else:  # Windows
+            mm = mmap.mmap(f.fileno(), 0, access=mmap.ACCESS_READ)
+    ids = np.frombuffer(mm, dtype="<i8", count=n, offset=ids_off).copy()
+    X = np.frombuffer(mm, dtype="<f4", count=n * d, offset=x_off).reshape(n, d)
     return ids, X
