@@ -157,6 +157,21 @@ def shipped() -> Recipe:
     return Recipe("SHIPPED musicnn: spread9 MSD penultimate LDA32 +spectral 0.3", build, cost)
 
 
+def spectral(plan: str, norm: str) -> Recipe:
+    """The spectral backend alone (with its group weights for ``weighted``)."""
+    from beetsplug.sonic.backends import get_backend
+
+    backend = get_backend("spectral", segment=30.0, positions=(0.5,))
+
+    def build(feats):
+        Rw = np.stack([f[f"spectral_{plan}"] for f in feats])
+        if norm == "weighted":
+            return backend.derive(Rw, backend.fit(Rw))
+        return R.normalise(Rw, how=norm)
+
+    return Recipe(f"spectral {plan} {norm}", build, lambda f: float(f[f"spectral_{plan}_s"]))
+
+
 def recipes() -> list[Recipe]:
     both = (MSD, MTT)
     out = [pooled("mid30", (MSD,), "penultimate", "mean", "zscore", name="BASELINE first version: "
@@ -196,6 +211,9 @@ def recipes() -> list[Recipe]:
     out.append(lda("spread17", both, "dense", dims=32, shrink=0.05, spectral=0.35, query="csls"))
     out.append(lda("spread9", (MSD,), "penultimate", dims=32, shrink=0.05))
     out.append(lda("spread9", (MSD,), "penultimate", dims=32, shrink=0.05, query="csls"))
+    for plan in ("mid30", "seg3x30"):
+        for norm in ("weighted", "zscore", "none", "pca"):
+            out.append(spectral(plan, norm))
     out.append(lda("spread9", (MSD,), "dense", dims=32, shrink=0.05, spectral=0.3))
     out.append(lda("spread17", (MSD,), "penultimate", dims=32, shrink=0.05, spectral=0.3))
     out.append(lda("spread9", (MSD,), "penultimate", dims=64, shrink=0.05, spectral=0.3))
