@@ -93,7 +93,7 @@ def test_items_without_vectors_get_a_message_naming_the_command(beet, family_aud
     beet("import", copy_of(sorted(family_audio.glob("plucks_*"))[:2]))
     res = beet("similar", "title:Plucks Study 1", check=False)
     assert res.returncode != 0
-    assert "no 'spectral' vectors" in res.output and "beet embed" in res.output
+    assert "no vectors in the spectral space yet" in res.output and "beet embed" in res.output
     beet("embed", "title:Plucks Study 2")
     res = beet("similar", "title:Plucks Study 1", check=False)
     assert "has a vector in the spectral space yet: run `beet embed title:Plucks Study 1`" in res.output

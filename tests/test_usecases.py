@@ -161,4 +161,5 @@ def test_backends_return_one_declared_type(tmp_path):
     path = str(tmp_path / "a.wav")
     synth.write(path, synth.render(synth.spec("acid", 1), 8.0))
     out = get_backend("spectral", segment=5, positions=(0.5,)).embed(path)
-    assert isinstance(out, Embedding) and out.vector.dtype == np.float32 and out.extras == {}
+    assert isinstance(out, Embedding) and out.vector.dtype == np.float32
+    assert set(out.extras) == {"dj"} and out.extras["dj"]["camelot"]  # tempo and key ride along

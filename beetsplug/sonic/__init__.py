@@ -28,6 +28,11 @@ class SonicPlugin(BeetsPlugin):
         "vibe_energy": types.FLOAT,
         "vibe_placement": types.STRING,
         "vibe_source": types.STRING,
+        "sonic_bpm": types.FLOAT,
+        "sonic_bpm_conf": types.FLOAT,
+        "sonic_key": types.STRING,
+        "sonic_camelot": types.STRING,
+        "sonic_key_conf": types.FLOAT,
     }
 
     def __init__(self, name: str = "sonic"):

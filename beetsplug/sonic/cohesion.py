@@ -49,11 +49,54 @@ def suggest(ids: np.ndarray, X: np.ndarray, report: SetReport, *, worst: int,
     return out
 
 
-def flow(report: SetReport) -> tuple[np.ndarray, np.ndarray]:
-    """``(order (m,), similarity of each transition (m - 1,))`` for a set that flows."""
+def flow(report: SetReport, mixables: list | None = None) -> tuple[np.ndarray, np.ndarray]:
+    """``(order (m,), score of each transition (m - 1,))`` for a set that flows: by sound
+    alone, or with ``mixables`` (one per row, dj.fields.Mixable) by the transition score
+    (sound, tempo, key: dj.mixing)."""
     S = analysis.similarity_matrix(report.X)
+    if mixables is not None:
+        S = transition_matrix(S, mixables)
     order = analysis.flow_order(S)
     return order, S[order[:-1], order[1:]]
+
+
+def transition_matrix(S: np.ndarray, mixables: list) -> np.ndarray:
+    """``(m, m)`` transition scores from the cosine matrix ``S`` and each row's tempo/key."""
+    from .dj.mixing import relate, transition
+
+    m = len(mixables)
+    T = np.zeros((m, m), np.float32)
+    for i in range(m):
+        for j in range(m):
+            if i != j:
+                T[i, j] = transition(float(S[i, j]), relate(mixables[i], mixables[j]))[0]
+    np.fill_diagonal(T, 1.0)
+    return T
+
+
+@dataclass
+class Transition:
+    a: int                 # row of the current track
+    b: int                 # row of the next
+    score: float
+    sound: float
+    reason: str
+    relation: object
+
+
+def rate_transitions(report: SetReport, mixables: list) -> list[Transition]:
+    """Each consecutive transition of the set in its own order, scored and explained."""
+    from .dj.mixing import relate, transition, weakest_reason
+
+    S = analysis.similarity_matrix(report.X)
+    out = []
+    for i in range(len(mixables) - 1):
+        rel = relate(mixables[i], mixables[i + 1])
+        score, parts = transition(float(S[i, i + 1]), rel)
+        out.append(Transition(i, i + 1, score, float(S[i, i + 1]),
+                              weakest_reason(parts, rel, mixables[i], mixables[i + 1], float(S[i, i + 1])),
+                              rel))
+    return out
 
 
 @dataclass
@@ -64,6 +107,7 @@ class Judgement:
     order: np.ndarray | None = None          # (m,) flowing order, rows of report.X
     transitions: np.ndarray | None = None    # (m - 1,) similarity of each step
     suggestions: dict[int, list[Hit]] | None = None
+    rated: list[Transition] | None = None     # the set's own transitions, in its order
 
     @property
     def worst_first(self) -> np.ndarray:
@@ -84,6 +128,12 @@ class Judgement:
         if self.order is not None:
             out["order"] = [int(r.ids[i]) for i in self.order]
             out["transitions"] = [round(float(t), 4) for t in self.transitions]
+        if self.rated is not None:
+            out["rated_transitions"] = [
+                {"from": int(r.ids[t.a]), "to": int(r.ids[t.b]), "score": round(t.score, 4),
+                 "sound": round(t.sound, 4), "reason": t.reason,
+                 "tempo_change": t.relation.tempo.change if t.relation.tempo else None,
+                 "key_relation": t.relation.key} for t in self.rated]
         if self.suggestions is not None:
             out["suggestions"] = {str(k): [{"id": h.item_id, "score": round(h.score, 4)} for h in v]
                                   for k, v in self.suggestions.items()}
@@ -91,13 +141,18 @@ class Judgement:
 
 
 def judge(ids: np.ndarray, X: np.ndarray, set_ids: list[int], *, order: bool = False,
-          suggestions: bool = False, worst: int = 3) -> Judgement:
-    """The use case of ``beet cohesion``: assess the set, optionally order it and
+          suggestions: bool = False, worst: int = 3, mixables: dict | None = None,
+          transitions: bool = False) -> Judgement:
+    """The use case of ``beet cohesion``: assess the set, optionally order it (by sound,
+    or with ``mixables`` {id: Mixable} by transition score), rate its own transitions and
     suggest replacements for its worst-fitting tracks."""
     report = assess(ids, X, set_ids)
     result = Judgement(report)
+    rows = [mixables[int(i)] for i in report.ids] if mixables is not None else None
     if order:
-        result.order, result.transitions = flow(report)
+        result.order, result.transitions = flow(report, rows)
+    if transitions and rows is not None:
+        result.rated = rate_transitions(report, rows)
     if suggestions:
         result.suggestions = suggest(ids, X, report, worst=worst)
     return result

@@ -7,6 +7,7 @@ from __future__ import annotations
 from beets.util import displayable_path
 
 from . import indexer, output
+from .dj.run import store_outcome
 from .errors import FatalError
 from .progress import Progress
 from .runtime import Runtime
@@ -31,7 +32,11 @@ def embed_imported(rt: Runtime, items: list) -> None:
             rt.deferred.extend(item.id for item in items)
             return
         space = rt.audio_space()
-        report = indexer.embed_now(rt.store, space, rt.backend, items, workers=1)
+        by_id = {item.id: item for item in items}
+        report = indexer.embed_now(
+            rt.store, space, rt.backend, items, workers=1,
+            on_outcome=lambda out: store_outcome(by_id.get(out.item_id), out.extra,
+                                                 write_tags=rt.settings.write_tags))
     except FatalError as exc:
         rt.log.error("not embedding imported items: {}", exc)
         return
@@ -86,9 +91,15 @@ def finish_import(rt: Runtime, lib) -> None:
                     f"(Ctrl-C leaves the rest to `beet embed`)")
         bar = Progress(todo, "embed").__enter__()
 
+    by_id = {item.id: item for item in items}
+
+    def on_outcome(out) -> None:
+        bar.advance(failed=bool(out.error))
+        store_outcome(by_id.get(out.item_id), out.extra, write_tags=rt.settings.write_tags)
+
     try:
         report = indexer.embed_now(rt.store, rt.audio_space(), rt.backend, items, on_plan=on_plan,
-                                   on_outcome=lambda out: bar.advance(failed=bool(out.error)))
+                                   on_outcome=on_outcome)
     except FatalError as exc:
         rt.log.error("not embedding imported items: {}", exc)
         return

@@ -26,6 +26,9 @@ DEFAULTS = dict(
     workers=0,
     format=DEFAULT_FORMAT,
     hosted_import="after",
+    analysis=dict(
+        write_tags=False,
+    ),
     vibe=dict(
         auto=False,
         analyzer="auto",
@@ -71,6 +74,7 @@ class Settings:
     hosted_import: str
     gemini_segment: float
     gemini: GeminiSettings | None  # None when no key is configured
+    write_tags: bool               # analysis: fill empty bpm / initial_key from the audio
     vibe_analyzer: str             # resolved: "local" or the hosted analyzer
     vibe_format: str
     vocab: Vocabulary
@@ -164,6 +168,7 @@ def from_config(view, *, library_path: str) -> Settings:
         hosted_import=hosted_import,
         gemini_segment=gsegment,
         gemini=gemini,
+        write_tags=flag(view["analysis"], "write_tags"),
         vibe_analyzer=analyzer,
         vibe_format=str(view["vibe"]["format"].get()),
         vocab=Vocabulary.from_config(view["vibe"]),

@@ -231,7 +231,89 @@ def _plucks(s: TrackSpec, n: int, rng) -> np.ndarray:
     return out
 
 
-_RENDER = {"acid": _acid, "breaks": _breaks, "pads": _pads, "plucks": _plucks}
+# --- tracks with a known tempo and key (for tempo/key estimation) -------------------
+
+#: rhythm styles of the truth set, each at the tempo DJ software prints for it:
+#: four-on-the-floor 110-135, broken beats (drum & bass) 160-180, swung hip-hop 70-100
+#: (snare on 2 and 4), fast four-on-the-floor (techno/trance) 135-150
+STYLES = ("four", "broken", "swing", "fast")
+
+
+def truth_spec(index: int) -> TrackSpec:
+    """Track ``index`` of the truth set: tempo 70-180 BPM, all 24 keys in turn, styles
+    rotating; the key is written ``C#m`` / ``Eb`` style, the family is ``truth-STYLE``."""
+    rng = np.random.default_rng(50_000 + index)
+    style = STYLES[index % len(STYLES)]
+    lo, hi = {"four": (110, 135), "broken": (160, 180), "swing": (70, 100),
+              "fast": (135, 150)}[style]
+    bpm = round(float(rng.uniform(lo, hi)), 1)
+    tonic, minor = (index * 7) % 12, (index // 12) % 2 == 1
+    key = _NOTES[tonic] + ("m" if minor else "")
+    return TrackSpec(f"truth-{style}", 50_000 + index, bpm, key, f"Truth {index + 1}",
+                     f"Truth Unit {index % 5 + 1}")
+
+
+def _truth(s: TrackSpec, n: int, rng) -> np.ndarray:
+    style = s.family.split("-", 1)[1]
+    beat = 60 / s.bpm
+    out = np.zeros(n)
+    kick, snare, hat = _kick(rng), _snare(rng), _noise_hit(rng, 0.04, 90, 0.97)
+    tonic = _NOTES.index(s.key.rstrip("m"))
+    minor = s.key.endswith("m")
+    third = 3 if minor else 4
+    # i-VI-iv-v in minor, I-V-vi-IV in major: roots in semitones above the tonic
+    progression = [0, 8, 5, 7] if minor else [0, 7, 9, 5]
+    qualities = [third, 4, 3, 3] if minor else [4, 4, 3, 4]
+    bar = 4 * beat
+    swing = 0.62 if style == "swing" else 0.5
+    for b in range(int(n / SR / bar) + 1):
+        t0 = b * bar
+        if style in ("four", "fast"):
+            kicks, snares = [0, 1, 2, 3], [1, 3]
+        elif style == "broken":
+            kicks, snares = ([0, 2.5], [1, 3]) if b % 2 == 0 else ([0, 0.75, 2.5], [1, 3])
+        elif style == "swing":
+            kicks, snares = [0, 1 + swing, 2.5], [1, 3]
+        for k in kicks:
+            _place(out, kick, t0 + k * beat, 0.9)
+        for sn in snares:
+            _place(out, snare, t0 + sn * beat, 0.7)
+        for e in range(8):
+            off = (e // 2) + (swing if e % 2 else 0.0)
+            _place(out, hat, t0 + off * beat, 0.25 if e % 2 else 0.15)
+        chord_root = 48 + tonic + progression[b % 4]
+        pad = np.zeros(int(bar * SR))
+        for interval in (0, qualities[b % 4], 7):
+            f0 = _midi_hz(chord_root + interval)
+            pad += _osc(_table(1 / np.arange(1, 8) ** 1.5, f0), f0, pad.size, rng.random())
+        env = np.minimum(_t(pad.size) / 0.05, 1) * np.minimum((pad.size / SR - _t(pad.size)) / 0.1, 1)
+        _place(out, pad * env, t0, 0.05)
+        for e in range(8):  # the bass: chord root in eighths, octave jumps
+            f0 = _midi_hz(chord_root - 24 + (12 if e % 4 == 3 else 0))
+            note = _osc(_table(np.array([1.0, 0.5, 0.25, 0.1]), f0), f0, int(beat / 2 * SR * 0.9))
+            _place(out, note * np.exp(-_t(note.size) * 4), t0 + e * beat / 2, 0.25)
+    return out
+
+
+def truth_library(folder: str, n: int, *, seconds: float = 30.0, ext: str = "mp3",
+                  tags: bool = False) -> list[tuple[str, TrackSpec]]:
+    """``n`` truth tracks; ``tags``: also write their bpm and key into the file."""
+    os.makedirs(folder, exist_ok=True)
+    out = []
+    for i in range(n):
+        s = truth_spec(i)
+        path = os.path.join(folder, f"truth_{i + 1:03d}.{ext}")
+        write(path, render(s, seconds))
+        fields = {"artist": s.artist, "title": s.title, "genre": "Test"}
+        if tags:
+            fields.update(bpm=int(round(s.bpm)), key=s.key)
+        tag(path, **fields)
+        out.append((path, s))
+    return out
+
+
+_RENDER = {"acid": _acid, "breaks": _breaks, "pads": _pads, "plucks": _plucks,
+           **{f"truth-{style}": _truth for style in STYLES}}
 
 
 def render(s: TrackSpec, seconds: float) -> np.ndarray:

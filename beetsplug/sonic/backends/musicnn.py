@@ -99,8 +99,9 @@ class MusicnnBackend(Backend):
         out = model().forward(X)
         tags = out["taggram"].mean(axis=0)
         extra = {"tags": {t: round(float(p), 4) for t, p in zip(MSD_TAGS, tags)}}
-        sp = self.spectral.embed(path).vector
-        return Embedding(np.concatenate([out[LAYER].ravel(), sp]).astype(np.float32), extra)
+        sp = self.spectral.embed(path)  # also tempo and key (extras["dj"])
+        return Embedding(np.concatenate([out[LAYER].ravel(), sp.vector]).astype(np.float32),
+                         {**extra, **sp.extras})
 
     @staticmethod
     def _split(R: np.ndarray) -> tuple[list[np.ndarray], np.ndarray]:

@@ -24,6 +24,7 @@ from functools import lru_cache
 import numpy as np
 
 from ..audio import load_segments
+from ..dj import estimate
 from .base import Backend, Embedding
 
 SR = 22050
@@ -181,7 +182,9 @@ class SpectralBackend(Backend):
 
     def embed(self, path: str) -> Embedding:
         segments = load_segments(path, sr=SR, length=self.segment, positions=self.positions)
-        return Embedding(np.mean([segment_features(y) for y in segments], axis=0).astype(np.float32))
+        vector = np.mean([segment_features(y) for y in segments], axis=0).astype(np.float32)
+        # tempo and key ride along on the audio already decoded (the middle segment)
+        return Embedding(vector, {"dj": estimate.analyse(segments[len(segments) // 2], SR).to_json()})
 
 
 BACKEND = SpectralBackend

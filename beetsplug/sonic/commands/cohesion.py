@@ -35,6 +35,9 @@ def make() -> ui.Subcommand:
                           help="print the similarity matrix as a Markdown table")
     cmd.parser.add_option("--heatmap", metavar="FILE.png", help="draw the similarity matrix (needs matplotlib)")
     add_playlist_option(cmd, "judge the tracks of an M3U playlist")
+    cmd.parser.add_option("--transitions", action="store_true",
+                          help="rate each transition of the set in its own order (sound, tempo, key) "
+                               "and name the weakest with the reason")
     return cmd
 
 
@@ -63,8 +66,11 @@ def run(rt, lib, opts, args) -> None:
     if len(by_id) - len(missing) < 2:
         raise FatalError(f"only {len(by_id) - len(missing)} of the {len(by_id)} tracks have a vector "
                          f"in the {space.name} space: run `beet embed {' '.join(args)}`".rstrip())
+    from ..dj.fields import mixable
+
+    mixables = {iid: mixable(item) for iid, item in by_id.items()}
     result = cohesion.judge(ids, X, list(by_id), order=opts.order, suggestions=opts.suggest,
-                            worst=opts.worst)
+                            worst=opts.worst, mixables=mixables, transitions=opts.transitions)
     report = result.report
     if report.missing:
         rt.log.warning("{} track(s) have no vector yet and were left out (run `beet embed`)",
@@ -107,8 +113,16 @@ def _print(rt, lib, opts, result, set_items, by_id, space_name) -> None:
                 item = lib.get_item(h.item_id)
                 if item:
                     output.line(f"    {h.score:.3f}  {output.name(item)}")
+    if result.rated:
+        output.line("\ntransitions in this order (score: 0.5 sound + 0.2 tempo + 0.2 key + 0.1 energy):")
+        for t in result.rated:
+            a, b = set_items[t.a], set_items[t.b]
+            output.line(f"  {t.score:.2f}  {output.name(a)}  ->  {output.name(b)}   ({t.reason})")
+        weakest = min(result.rated, key=lambda t: t.score)
+        output.line(f"weakest: {output.name(set_items[weakest.a])} -> {output.name(set_items[weakest.b])}: "
+                    f"{weakest.reason}")
     if result.order is not None:
-        output.line("\nin an order that flows:")
+        output.line("\nin an order that flows (sound, tempo and key):")
         for pos, i in enumerate(result.order):
             step = f"  -> {result.transitions[pos - 1]:.3f}" if pos else ""
             output.line(f"  {pos + 1:>2}. {output.name(set_items[i])}{step}")

@@ -10,6 +10,7 @@ from beets import ui
 from beets.util import displayable_path
 
 from .. import indexer, library_ops, output
+from ..dj.run import store_outcome
 from ..errors import FatalError
 from ..playlist import check_writable
 from ..progress import Progress
@@ -44,6 +45,9 @@ def make() -> ui.Subcommand:
     cmd.parser.add_option("--export", metavar="FILE.json",
                           help="write the vectors (with item id, path, artist, title) to a JSON file")
     cmd.parser.add_option("--space", metavar="NAME", help="with --export: which space (default: the backend's)")
+    cmd.parser.add_option("--analysis", action="store_true",
+                          help="fill tempo and key (sonic_bpm, sonic_camelot, ...) for items that "
+                               "lack them, without recomputing vectors (with --force: all)")
     return cmd
 
 
@@ -117,6 +121,7 @@ def embed(rt, lib, opts, args) -> None:
             bar = Progress(todo, "embed").__enter__()
 
     def on_outcome(out) -> None:
+        store_outcome(lib.get_item(out.item_id), out.extra, write_tags=rt.settings.write_tags)
         if out.error:  # listed in the summary below
             rt.log.debug("could not embed {}", output.failure(out.path, out.error))
             if out.detail:
@@ -147,8 +152,25 @@ def embed(rt, lib, opts, args) -> None:
         raise ui.UserError(f"sonic: stopped: {report.fatal}")
 
 
+def analysis(rt, lib, opts, args) -> None:
+    from ..dj import run as dj
+
+    todo = dj.pending(lib.items(args), force=opts.force)
+    output.line(f"tempo and key: {len(todo)} to analyse")
+    if not todo or opts.dry_run:
+        return
+    with Progress(len(todo), "analyse") as bar:
+        done, failed = dj.analyse(todo, segment=rt.settings.segment, positions=rt.settings.positions,
+                                  write_tags=rt.settings.write_tags,
+                                  on_item=lambda item, err: bar.advance(failed=err is not None))
+    output.line(f"tempo and key: {done} analysed, {len(failed)} failed")
+    for item, reason in failed[:20]:
+        output.line(f"  failed: {output.failure(item.path, reason)}")
+
+
 #: option -> what it does instead of embedding (checked in this order)
-MODES = (("drop_space", drop_space), ("prune", prune), ("status", status), ("export", export))
+MODES = (("drop_space", drop_space), ("prune", prune), ("status", status), ("export", export),
+         ("analysis", analysis))
 
 
 def run(rt, lib, opts, args) -> None:

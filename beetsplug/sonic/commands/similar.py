@@ -29,7 +29,22 @@ def make() -> ui.Subcommand:
     cmd.parser.add_option("--tags", action="store_true",
                           help="also show each track's top musicnn tags (needs the musicnn space)")
     add_playlist_option(cmd, "seed from the tracks of an M3U playlist")
+    cmd.parser.add_option("--mix", action="store_true",
+                          help="only tracks you can mix into the seed: tempo within --bpm-range "
+                               "(half/double time count) and a compatible key; ranked by sound. With "
+                               "several seeds (a playlist), judged against the LAST track in order")
+    cmd.parser.add_option("--bpm-range", type="float", default=6.0, metavar="PCT",
+                          help="with --mix: the largest tempo change in percent (default 6)")
+    cmd.parser.add_option("--key", choices=("any", "compatible", "same"), default="compatible",
+                          help="with --mix: any | compatible (same, +-1, relative, +2 boost; "
+                               "default) | same")
+    cmd.parser.add_option("--loose", action="store_true",
+                          help="with --mix: list tracks of unknown tempo or key after the compatible ones")
     return cmd
+
+
+MIX_FORMAT = ("$sonic_score  $sonic_bpm_shown $sonic_change  $sonic_camelot_shown $sonic_relation  "
+              "$artist - $title")
 
 
 def _top_tags(rt, ids: list[int], n: int = 3) -> dict[int, list[tuple[str, float]]]:
@@ -41,7 +56,17 @@ def _top_tags(rt, ids: list[int], n: int = 3) -> dict[int, list[tuple[str, float
     return {iid: sorted(e.get("tags", {}).items(), key=lambda kv: -kv[1])[:n] for iid, e in extras.items()}
 
 
+def _check_mix_options(opts) -> None:
+    if not opts.mix and (opts.loose or opts.bpm_range != 6.0 or opts.key != "compatible"):
+        raise FatalError("--bpm-range, --key and --loose only apply with --mix")
+    if opts.mix and not 0 < opts.bpm_range <= 50:
+        raise FatalError("--bpm-range must be a percentage between 0 and 50")
+    if opts.mix and opts.max_per_artist:
+        raise FatalError("--max-per-artist does not combine with --mix yet; use --within")
+
+
 def run(rt, lib, opts, args) -> None:
+    _check_mix_options(opts)
     if opts.number < 1:
         raise FatalError(f"-n/--number must be 1 or more, not {opts.number}")
     if opts.max_per_artist is not None and opts.max_per_artist < 1:
@@ -58,7 +83,8 @@ def run(rt, lib, opts, args) -> None:
             artists[item_id] = (item.artist if item else "").casefold()
         return artists[item_id]
 
-    query, hits = search.similar(rt.store, space, [s.id for s in seeds], n=opts.number,
+    query, hits = search.similar(rt.store, space, [s.id for s in seeds],
+                                 n=opts.number if not opts.mix else 100_000,
                                  within=within, max_per_group=opts.max_per_artist,
                                  group_of=artist_of)
     if query.vector is None:
@@ -67,6 +93,8 @@ def run(rt, lib, opts, args) -> None:
     if query.missing:
         rt.log.info("{} of the {} matching items have no vector yet and were left out "
                     "(run `beet embed`)", len(query.missing), len(seeds))
+    if opts.mix:
+        return _print_mixes(rt, lib, opts, seeds, hits, m3u)
     tags = _top_tags(rt, [h.item_id for h in hits]) if opts.tags else {}
     items = []
     for hit in hits:
@@ -88,3 +116,51 @@ def run(rt, lib, opts, args) -> None:
     if m3u:
         write_m3u(m3u, items)
         rt.log.info("wrote {} tracks to {}", len(items), m3u)
+
+
+def _print_mixes(rt, lib, opts, seeds, hits, m3u) -> None:
+    from ..dj import mixing
+    from ..dj.fields import mixable
+
+    current = mixable(seeds[-1])
+    if current.bpm is None or current.key is None:
+        raise FatalError(f"the seed {output.name(seeds[-1])} has no known tempo and key: tag bpm and "
+                         "initial_key, or run `beet embed --analysis`")
+    items = {}
+
+    def lookup(item_id):
+        item = lib.get_item(item_id)
+        if item is None:
+            return None
+        items[item_id] = item
+        return mixable(item)
+
+    mixes = mixing.mix_candidates(hits, current, lookup, n=opts.number, bpm_range=opts.bpm_range,
+                                  key_mode=opts.key, loose=opts.loose)
+    if not opts.json:
+        output.line(f"mixing into {output.name(seeds[-1])}: {current.bpm:g} BPM ({current.bpm_source}), "
+                    f"{current.key.camelot} {current.key.name} ({current.key_source})")
+    for h in mixes:
+        item, rel = items[h.item_id], h.relation
+        change = f"{rel.tempo.change:+.1f}%" + (f" {rel.tempo.flag}" if rel.tempo and rel.tempo.flag
+                                                 else "") if rel.tempo else "?"
+        if opts.json:
+            output.line(output.item_json(
+                item, score=round(h.score, 4), bpm=h.mixable.bpm, bpm_source=h.mixable.bpm_source,
+                camelot=h.mixable.key.camelot if h.mixable.key else None,
+                key_source=h.mixable.key_source,
+                tempo_change=rel.tempo.change if rel.tempo else None,
+                tempo_factor=rel.tempo.factor if rel.tempo else None,
+                key_relation=rel.key, compatible=h.compatible))
+        else:
+            output.line(output.format_item(
+                item, opts.format or MIX_FORMAT, sonic_score=f"{h.score:.3f}",
+                sonic_bpm_shown=f"{h.mixable.bpm:6.1f} BPM" if h.mixable.bpm else "   ? BPM",
+                sonic_change=f"{change:>7}",
+                sonic_camelot_shown=h.mixable.key.camelot if h.mixable.key else "?",
+                sonic_relation=rel.key or "?"))
+    if not mixes:
+        output.line(f"no track within {opts.bpm_range:g}% and a {opts.key} key: try --bpm-range 8, "
+                    "--key any, or --loose")
+    if m3u:
+        write_m3u(m3u, [items[h.item_id] for h in mixes])

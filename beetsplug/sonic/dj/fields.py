@@ -1,0 +1,81 @@
+"""Tempo and key as beets fields, and which source a command uses (tags win).
+
+Fields written on items (flexible attributes, typed by the plugin):
+``sonic_bpm`` (one decimal), ``sonic_bpm_conf``, ``sonic_key`` (``A minor``),
+``sonic_camelot`` (``8A``), ``sonic_key_conf``. beets' own ``bpm``/``initial_key`` tags,
+where present and readable, win over the audio estimate in every command.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+from beets import logging
+
+from . import keys
+
+log = logging.getLogger("beets.sonic")
+
+FIELDS = ("sonic_bpm", "sonic_bpm_conf", "sonic_key", "sonic_camelot", "sonic_key_conf")
+
+
+def apply(item: Any, dj: dict | None, *, write_tags: bool = False) -> bool:
+    """Store an audio estimate (``estimate.TempoKey.to_json()``) on ``item``; with
+    ``write_tags`` also fill beets' ``bpm``/``initial_key`` where they are empty (never
+    overwrite). Returns whether anything changed (the caller stores the item)."""
+    if not dj:
+        return False
+    before = {f: item.get(f) for f in (*FIELDS, "bpm", "initial_key")}
+    if dj.get("bpm"):
+        item["sonic_bpm"] = round(float(dj["bpm"]), 1)
+        item["sonic_bpm_conf"] = round(float(dj.get("bpm_conf") or 0.0), 3)
+    if dj.get("key"):
+        k = keys.parse(dj.get("camelot") or dj["key"])
+        if k is not None:
+            item["sonic_key"], item["sonic_camelot"] = k.name, k.camelot
+            item["sonic_key_conf"] = round(float(dj.get("key_conf") or 0.0), 3)
+    if write_tags:
+        if not item.get("bpm") and item.get("sonic_bpm"):
+            item["bpm"] = int(round(item["sonic_bpm"]))
+        if not (item.get("initial_key") or "").strip() and item.get("sonic_key"):
+            k = keys.parse(item["sonic_camelot"])
+            item["initial_key"] = f"{k.name.split()[0]}{'m' if k.minor else ''}"
+    return any(item.get(f) != v for f, v in before.items())
+
+
+@dataclass(frozen=True)
+class Mixable:
+    """What the mixing logic knows about one track, and where it came from."""
+
+    item_id: int
+    bpm: float | None
+    bpm_source: str | None     # "tag" | "audio" | None
+    key: keys.Key | None
+    key_source: str | None
+
+    def to_json(self) -> dict:
+        return {"bpm": self.bpm, "bpm_source": self.bpm_source,
+                "key": self.key.name if self.key else None,
+                "camelot": self.key.camelot if self.key else None, "key_source": self.key_source}
+
+
+def mixable(item: Any) -> Mixable:
+    """Tempo and key of ``item``: its tags where present and readable, else the audio."""
+    bpm, bsrc = None, None
+    tag_bpm = item.get("bpm")
+    if tag_bpm and float(tag_bpm) > 0:
+        bpm, bsrc = float(tag_bpm), "tag"
+    elif item.get("sonic_bpm"):
+        bpm, bsrc = float(item["sonic_bpm"]), "audio"
+    k, ksrc = None, None
+    raw = item.get("initial_key")
+    if raw:
+        k = keys.parse(raw)
+        if k is None:
+            log.debug("sonic: ignoring unreadable initial_key {!r} of item {}", raw, item.id)
+        else:
+            ksrc = "tag"
+    if k is None and item.get("sonic_camelot"):
+        k, ksrc = keys.from_camelot(item["sonic_camelot"]), "audio"
+    return Mixable(item.id, bpm, bsrc, k, ksrc)

@@ -1,0 +1,52 @@
+"""Use cases: keep tempo/key fields in step with embedding, and fill them afterwards."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterable
+from typing import Any
+
+from ..audio import load_segments
+from ..errors import ItemError
+from . import estimate
+from .fields import apply
+
+SR = 22050
+
+
+def store_outcome(item: Any, extra: dict | None, *, write_tags: bool) -> bool:
+    """After a vector was computed: its tempo/key (``extra["dj"]``) onto the item."""
+    if item is None or not extra or "dj" not in extra:
+        return False
+    if apply(item, extra["dj"], write_tags=write_tags):
+        item.store()
+        if write_tags:
+            item.try_write()
+        return True
+    return False
+
+
+def pending(items: Iterable[Any], *, force: bool = False) -> list:
+    """Items without an audio tempo/key estimate yet."""
+    return [it for it in items if force or it.get("sonic_bpm") is None and it.get("sonic_camelot") is None]
+
+
+def analyse(items: list, *, segment: float, positions: tuple[float, ...], write_tags: bool,
+            on_item: Callable[[Any, str | None], None] | None = None) -> tuple[int, list]:
+    """``beet embed --analysis``: tempo and key for items embedded before this existed,
+    without touching vectors. Each item is stored as soon as it is done (resumable).
+    Returns ``(done, [(item, reason)])``."""
+    done, failed = 0, []
+    for item in items:
+        try:
+            ys = load_segments(item.path, sr=SR, length=segment, positions=positions)
+            result = estimate.analyse(ys[len(ys) // 2], SR).to_json()
+        except ItemError as exc:
+            failed.append((item, str(exc)))
+            if on_item:
+                on_item(item, str(exc))
+            continue
+        store_outcome(item, {"dj": result}, write_tags=write_tags)
+        done += 1
+        if on_item:
+            on_item(item, None)
+    return done, failed
