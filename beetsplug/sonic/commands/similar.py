@@ -137,7 +137,7 @@ def _print_mixes(rt, lib, opts, seeds, hits, m3u) -> None:
 
     mixes = mixing.mix_candidates(hits, current, lookup, n=opts.number, bpm_range=opts.bpm_range,
                                   key_mode=opts.key, loose=opts.loose)
-    if not opts.json:
+    if not opts.json and not opts.format:
         output.line(f"mixing into {output.name(seeds[-1])}: {current.bpm:g} BPM ({current.bpm_source}), "
                     f"{current.key.camelot} {current.key.name} ({current.key_source})")
     for h in mixes:

@@ -83,17 +83,18 @@ def transition(sound: float, rel: Relation, *, energy_step: float | None = None)
 
 
 def weakest_reason(parts: dict, rel: Relation, a: Mixable, b: Mixable, sound: float) -> str:
-    """Why a transition scores low, in a DJ's words: the part that costs most."""
-    loss = {k: WEIGHTS[k] * (1 - v) for k, v in parts.items()}
-    worst = max(loss, key=loss.get)
-    if worst == "tempo" and rel.tempo is not None:
+    """Why a transition is weak, in a DJ's words: a key clash first, then a tempo change a
+    pitch fader can't hide (over 4 %), then what is unknown, then the sound."""
+    if rel.key == "clash":
+        return f"key clash {a.key.camelot}→{b.key.camelot}"
+    if rel.tempo is not None and abs(rel.tempo.change) > 4.0:
         return f"{rel.tempo.change:+.1f}% tempo"
-    if worst == "key" and rel.key is not None:
-        return f"key {'clash' if rel.key == 'clash' else rel.key} {a.key.camelot}→{b.key.camelot}"
-    if worst in ("tempo", "key"):
-        return f"unknown {worst}"
-    if worst == "energy":
+    if rel.tempo is None or rel.key is None:
+        return "unknown " + ("tempo" if rel.tempo is None else "key")
+    if parts["energy"] < 0.5:
         return "energy jump"
+    if rel.key == "boost":
+        return f"energy boost {a.key.camelot}→{b.key.camelot}"
     return f"sound {sound:.2f}"
 
 
