@@ -50,3 +50,9 @@ def test_docs_links_resolve():
     for md in [ROOT / "README.md", *sorted((ROOT / "docs").glob("*.md"))]:
         for target in re.findall(r"\]\(([^)#:]+\.md)\)", md.read_text()):
             assert (md.parent / target).exists(), (md.name, target)
+
+
+def test_every_field_is_documented():
+    text = (ROOT / "docs" / "commands.md").read_text() + (ROOT / "docs" / "vibe.md").read_text()
+    for field in SonicPlugin.item_types:
+        assert f"`{field}`" in text, field

@@ -7,9 +7,9 @@ period (60-200 BPM in 0.05 BPM steps), weighted by a broad prior centred on 120 
 DJ software prints them (drum & bass at 170-ish, not 85). Confidence: how far the
 winning comb score stands above the typical one (0-1).
 
-Key: a chromagram from a long-window STFT (2.7 Hz bins, 55 Hz-2 kHz, each bin
-credited to its nearest semitone), frames normalised so loud passages don't
-dominate, summed, and correlated with the 24 rotations of the Krumhansl-Kessler
+Key: a chromagram from the spectral peaks of a long-window STFT (2.7 Hz bins,
+55 Hz-2 kHz, each peak credited to its nearest semitone), frames normalised so loud
+passages don't dominate, summed, and correlated with the 24 rotations of the Krumhansl-Kessler
 major and minor profiles. Confidence: the margin between the best and the
 second-best key's correlation, 0.1 or more = 1.
 """
@@ -104,6 +104,11 @@ def chroma(y: np.ndarray, sr: int) -> np.ndarray:
     """``(12,)`` pitch-class profile (C = 0) of mono ``y``, frames weighted equally."""
     n_fft = 8192 if sr > 16000 else 4096
     S = np.sqrt(_stft_power(y, n_fft, n_fft // 2))
+    # spectral peaks only: drums' broadband energy would otherwise colour every pitch class
+    peak = np.zeros_like(S)
+    local = (S[:, 1:-1] > S[:, :-2]) & (S[:, 1:-1] >= S[:, 2:])
+    peak[:, 1:-1] = S[:, 1:-1] * local
+    S = peak
     freqs = np.fft.rfftfreq(n_fft, 1.0 / sr)
     use = (freqs >= 55.0) & (freqs <= 2000.0)
     midi = 69 + 12 * np.log2(freqs[use] / 440.0)
