@@ -186,3 +186,34 @@ def test_sidecar_location_is_configurable(tmp_path, family_audio, copy_of):
     beet.set(sidecar=str(tmp_path / "missing-folder" / "x.db"))
     res = beet("embed", check=False)
     assert res.returncode != 0 and "does not exist" in res.output and "Traceback" not in res.output
+
+
+def test_missing_files_never_cost_their_vectors(beet, family_audio, copy_of):
+    """An unmounted drive: embed finds no files, and the vectors survive until they return."""
+    beet("import", copy_of(sorted(family_audio.glob("acid_*"))[:3]))
+    music = beet.home / "music"
+    away = beet.home / "music-away"
+    music.rename(away)
+    out = beet("embed").stdout
+    assert "failed 3" in out and "file not found" in out
+    with beet.store() as store:
+        assert store.count(store.get_space("spectral")) == 3
+    status = json.loads(beet("embed", "--status", "--json").stdout.splitlines()[0])
+    assert status["unreachable"] == 3 and status["embedded"] == 0
+    away.rename(music)
+    status = json.loads(beet("embed", "--status", "--json").stdout.splitlines()[0])
+    assert (status["embedded"], status["failed"], status["stale"]) == (3, 0, 0)
+    assert "0 to embed, 3 up to date" in beet("embed").stdout
+
+
+def test_a_tag_write_never_blesses_a_stale_vector(beet, family_audio, copy_of):
+    beet("import", copy_of(sorted(family_audio.glob("pads_*"))[:1]))
+    path = beet("ls", "-p").stdout.strip()
+    other = sorted(family_audio.glob("plucks_*"))[0]
+    data = open(other, "rb").read()  # new audio at the same path (another format is fine:
+    with open(path, "wb") as f:      # the decoder sniffs the content)
+        f.write(data)
+    assert json.loads(beet("embed", "--status", "--json").stdout.splitlines()[0])["stale"] == 1
+    beet("modify", "-y", "-w", "comments=retagged")   # beets writes the file's tags
+    assert json.loads(beet("embed", "--status", "--json").stdout.splitlines()[0])["stale"] == 1
+    assert "1 to embed" in beet("embed", "--dry-run").stdout

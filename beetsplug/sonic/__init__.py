@@ -17,7 +17,9 @@ from .output import user_errors
 from .runtime import Runtime
 from .settings import DEFAULTS, flag
 
-RELOCATED = ("item_moved", "item_copied", "item_linked", "item_hardlinked", "item_reflinked")
+#: events of files beets relocated, and whether the relocated file keeps its mtime
+RELOCATED = {"item_moved": True, "item_copied": False, "item_linked": True,
+             "item_hardlinked": True, "item_reflinked": False}
 
 
 class SonicPlugin(BeetsPlugin):
@@ -46,8 +48,9 @@ class SonicPlugin(BeetsPlugin):
         if self._flag(self.config["vibe"], "auto"):
             self.import_stages.append(self.vibe_imported)
         self.register_listener("item_removed", self.item_removed)
-        for event in RELOCATED:
-            self.register_listener(event, self.item_relocated)
+        for event, same_mtime in RELOCATED.items():
+            self.register_listener(event, self._relocated(same_mtime))
+        self.register_listener("write", self.before_write)
         self.register_listener("after_write", self.after_write)
         self.register_listener("import", self.import_done)
         self.register_listener("cli_exit", self.cli_exit)
@@ -77,11 +80,17 @@ class SonicPlugin(BeetsPlugin):
     def item_removed(self, item) -> None:
         hooks.forget_item(self.runtime(item.db), item)
 
-    def item_relocated(self, item, source, destination) -> None:
-        hooks.follow_file(self.runtime(item.db), item, source, destination)
+    def _relocated(self, same_mtime: bool):
+        def listener(item, source, destination) -> None:
+            hooks.follow_file(self.runtime(item.db), item, source, destination, same_mtime=same_mtime)
+
+        return listener
+
+    def before_write(self, item, path, tags) -> None:
+        hooks.before_write(self.runtime(item.db), item, path)
 
     def after_write(self, item, path) -> None:
-        hooks.follow_file(self.runtime(item.db), item, path, path)
+        hooks.after_write(self.runtime(item.db), item, path)
 
     def import_done(self, lib, paths) -> None:
         hooks.finish_import(self.runtime(lib), lib)

@@ -120,12 +120,35 @@ def forget_item(rt: Runtime, item) -> None:
         rt.log.warning("could not remove vectors of item {}: {}", item.id, exc)
 
 
-def follow_file(rt: Runtime, item, source: bytes | None, destination: bytes) -> None:
-    """A file beets moved, copied or re-tagged keeps its vectors: the audio is the same."""
+def follow_file(rt: Runtime, item, source: bytes | None, destination: bytes, *,
+                same_mtime: bool) -> None:
+    """A file beets moved or copied keeps its vectors -- the audio is the same -- but only
+    vectors that were current: same size (and for a move, same mtime) as recorded."""
     state = indexer.file_state(destination)
     if state is None:
         return
     try:
-        rt.store.relocate(item.id, destination, *state, old_path=source)
+        rt.store.relocate(item.id, destination, *state, old_path=source,
+                          old_mtime=state[0] if same_mtime else None, old_size=state[1])
     except FatalError as exc:
         rt.log.warning("could not follow {}: {}", displayable_path(destination), exc)
+
+
+def before_write(rt: Runtime, item, path: bytes) -> None:
+    """beets is about to re-tag a file: remember its state, to tell afterwards whether the
+    vector was current before the write."""
+    rt.before_write[item.id] = indexer.file_state(path)
+
+
+def after_write(rt: Runtime, item, path: bytes) -> None:
+    """After a tag write the vector stays current only if it was current before it (same
+    path, size and mtime as recorded before beets touched the file)."""
+    before = rt.before_write.pop(item.id, None)
+    state = indexer.file_state(path)
+    if before is None or state is None:
+        return
+    try:
+        rt.store.relocate(item.id, path, *state, old_path=path, old_mtime=before[0],
+                          old_size=before[1])
+    except FatalError as exc:
+        rt.log.warning("could not follow {}: {}", displayable_path(path), exc)

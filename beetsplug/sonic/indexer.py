@@ -72,6 +72,7 @@ class Outcome:
     error: str | None = None
     state: tuple[float, int] | None = None
     detail: str | None = None  # traceback of an unexpected failure, for -v
+    transient: bool = False    # the file is missing / a worker died: keep any finished vector
 
 
 @dataclass
@@ -97,6 +98,9 @@ def _init_worker(name: str, options: dict) -> None:
 def compute(backend: Backend, item_id: int, path: bytes) -> Outcome:
     """Run the backend on one file; every failure becomes ``Outcome.error``."""
     out = Outcome(item_id, path, state=file_state(path))
+    if out.state is None:
+        return Outcome(item_id, path, error="file not found (moved, deleted, or on a drive that "
+                       "is not mounted); its vector, if any, is kept", transient=True)
     try:
         result = backend.embed(os.fsdecode(path))
         out.raw = np.asarray(result.vector, np.float32).ravel()
@@ -242,6 +246,8 @@ def _outcomes(backend: Backend, tasks: list[tuple[int, bytes]], workers: int, op
 def write_outcome(store: Store, space: Space, backend: Backend, out: Outcome) -> None:
     mtime, size = out.state if out.state else (None, None)
     if out.error is not None:
+        if out.transient and store.put_failure_keeping_vector(space, out.item_id, out.error):
+            return
         store.put_error(space, out.item_id, out.error, path=out.path, mtime=mtime, size=size)
         return
     vector = backend.derive(out.raw[None, :], space.state)[0]

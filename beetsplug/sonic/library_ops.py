@@ -22,13 +22,14 @@ class Status:
     failed: int = 0
     missing: int = 0
     orphaned: int = 0
+    unreachable: int = 0   # embedded, but the file is not there now (vector kept)
     errors: dict[str, int] = field(default_factory=dict)
 
     def to_json(self) -> dict[str, Any]:
         s = self.space
         return {"space": s.name, "backend": s.backend, "dims": s.dims, "embedded": self.embedded,
                 "stale": self.stale, "missing": self.missing, "failed": self.failed,
-                "orphaned": self.orphaned, "errors": self.errors}
+                "orphaned": self.orphaned, "unreachable": self.unreachable, "errors": self.errors}
 
 
 def status(store: Store, space: Space, items: Iterable[Any], *, library_ids: set[int]) -> Status:
@@ -42,8 +43,12 @@ def status(store: Store, space: Space, items: Iterable[Any], *, library_ids: set
         elif not entry.ok:
             st.failed += 1
             st.errors[entry.error or "?"] = st.errors.get(entry.error or "?", 0) + 1
-        elif space.kind != "audio" or is_current(entry, item.path, file_state(item.path)):
+        elif space.kind != "audio":
             st.embedded += 1  # a vibe comes from tags, not from the file
+        elif (state := file_state(item.path)) is None:
+            st.unreachable += 1
+        elif is_current(entry, item.path, state):
+            st.embedded += 1
         else:
             st.stale += 1
     st.orphaned = len(set(entries) - library_ids)

@@ -20,6 +20,7 @@ class Runtime:
         self._backend: Backend | None = None
         self.deferred: list[int] = []         # items imported for a hosted backend
         self.deferred_vibes: list[int] = []   # items imported for a hosted vibe analyzer
+        self.before_write: dict[int, tuple[float, int] | None] = {}  # file state before a tag write
 
     @property
     def settings(self) -> Settings:

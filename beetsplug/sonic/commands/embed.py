@@ -82,6 +82,7 @@ def status(rt, lib, opts, args) -> None:
             continue
         output.line(f"{space.name} ({space.kind}, {space.backend}, {space.dims} dims): "
                     f"{st.embedded} embedded, {st.stale} stale, {st.missing} missing, {st.failed} failed"
+                    + (f", {st.unreachable} with the file out of reach (vectors kept)" if st.unreachable else "")
                     + (f", {st.orphaned} of removed items (beet embed --prune)" if st.orphaned else ""))
         for reason, n in sorted(st.errors.items(), key=lambda kv: -kv[1])[:10]:
             output.line(f"  {n} x {reason}")

@@ -231,17 +231,29 @@ class Store:
             self._upsert(c, space, item_id, path=path, mtime=mtime, size=size, raw=None,
                          vector=None, extra=None, error=error)
 
+    def put_failure_keeping_vector(self, space: Space, item_id: int, error: str) -> bool:
+        """Note a failure on an entry that has a vector WITHOUT removing it (a file that is
+        temporarily missing, a worker that died): finished work is never lost. The entry's
+        path/mtime/size stay those the vector was computed from, so it is current again
+        as soon as the same file is back. False when there was no vector to keep."""
+        with self._tx() as c:
+            return c.execute("UPDATE entries SET error = ? WHERE space_id = ? AND item_id = ? "
+                             "AND vector IS NOT NULL", (error, space.id, item_id)).rowcount > 0
+
     def relocate(self, item_id: int, path: bytes, mtime: float | None, size: int | None,
-                 *, old_path: bytes | None = None) -> int:
+                 *, old_path: bytes | None = None, old_mtime: float | None = None,
+                 old_size: int | None = None) -> int:
         """Follow a file beets moved, copied or re-tagged: no audio changed.
 
-        With ``old_path``, only entries computed from that path follow.
+        Only entries computed from ``old_path`` (if given) with ``old_mtime``/``old_size``
+        (if given) follow -- an entry that was already stale stays stale.
         """
-        sql = "UPDATE entries SET path = ?, mtime = ?, size = ? WHERE item_id = ?"
+        sql = "UPDATE entries SET path = ?, mtime = ?, size = ?, error = NULL WHERE item_id = ?"
         args: list[Any] = [path, mtime, size, item_id]
-        if old_path is not None:
-            sql += " AND path = ?"
-            args.append(old_path)
+        for column, value in (("path", old_path), ("mtime", old_mtime), ("size", old_size)):
+            if value is not None:
+                sql += f" AND {column} = ?"
+                args.append(value)
         with self._tx() as c:
             return c.execute(sql, args).rowcount
 
