@@ -248,5 +248,24 @@ def test_migration_2_carries_statistics_into_the_space_state(tmp_path, monkeypat
     monkeypatch.setattr(store_mod, "MIGRATIONS", migrations.MIGRATIONS)
     with Store(path, driver="sqlean") as new:
         space = new.get_space("s")
-        assert new.schema_version == 2 and space.stats_n == 5
+        assert new.schema_version == 3 and space.stats_n == 5
         assert space.state["mean"].tolist() == [1, 2] and space.state["scale"].tolist() == [3, 4]
+
+
+def test_a_cache_is_only_trusted_by_the_sidecar_that_wrote_it(tmp_path):
+    """Recreate the sidecar (moved aside, rebuilt): its generations count up to the same
+    numbers, and the old cache file beside it must not be served."""
+    path = str(tmp_path / "lib.sonic.db")
+    with Store(path, driver="sqlean") as first:
+        space = first.ensure_space(SPEC)
+        first.put_vector(space, 1, vector=np.eye(8)[0])
+        assert first.matrix(space)[1][0, 0] == 1.0  # writes the cache
+    os.rename(path, path + ".aside")
+    for suffix in ("-wal", "-shm"):
+        if os.path.exists(path + suffix):
+            os.rename(path + suffix, path + ".aside" + suffix)
+    with Store(path, driver="sqlean") as second:
+        space = second.ensure_space(SPEC)
+        second.put_vector(space, 1, vector=np.eye(8)[1])  # same generation as before
+        ids, X = second.matrix(space)
+        assert ids.tolist() == [1] and X[0, 1] == 1.0 and X[0, 0] == 0.0

@@ -71,7 +71,7 @@ def test_status_prune_export(store):
         store.put_vector(space, iid, vector=np.eye(8)[iid], path=b"/nope", mtime=1.0, size=1)
     items = [Item(id=1, path=b"/nope"), Item(id=2, path=b"/nope")]
     st = library_ops.status(store, space, items[:1], library_ids={1, 2})
-    assert (st.stale, st.missing, st.orphaned) == (1, 0, 1)  # item 2 is in the library: no orphan
+    assert (st.unreachable, st.missing, st.orphaned) == (1, 0, 1)  # item 2 is in the library
     doc = library_ops.export(store, space, items, path_of=lambda it: "p")
     assert [r["id"] for r in doc["items"]] == [1, 2] and len(doc["items"][0]["vector"]) == 8
     assert library_ops.prune(store, {1, 2}) == (1, 1)
@@ -141,7 +141,7 @@ def test_migrations_are_functions_and_run_once(tmp_path, monkeypatch):
         s.ensure_space(SPEC)
     monkeypatch.setattr(store_mod, "MIGRATIONS", [*store_mod.MIGRATIONS])
     with Store(path, driver="sqlean") as s:
-        assert s.schema_version == 3 and calls == [1]
+        assert s.schema_version == 4 and calls == [1]
 
 
 def test_documented_sql_matches_the_exact_ranking(store):

@@ -112,6 +112,13 @@ class Store:
                 c.execute(f"PRAGMA user_version = {number + 1}")
 
     @property
+    def sidecar_id(self) -> bytes:
+        """The sidecar's random 16-byte id (fixed at creation)."""
+        if not hasattr(self, "_sidecar_id"):
+            self._sidecar_id = bytes(self._q("SELECT value FROM meta WHERE key = 'sidecar_id'")[0][0])
+        return self._sidecar_id
+
+    @property
     def schema_version(self) -> int:
         return self._q("PRAGMA user_version")[0][0]
 
@@ -350,15 +357,15 @@ class Store:
         """
         gen = self._q("SELECT generation FROM spaces WHERE id = ?", [space.id])[0][0]
         path = self._matrix_path(space.id)
-        mapped = read_matrix(path, gen, space.dims)
+        mapped = read_matrix(path, gen, space.dims, owner=self.sidecar_id)
         if mapped is not None:
             return mapped
         gen, ids, X = self._vectors_from_db(space.id)
         try:
-            write_matrix(path, gen, ids, X)
+            write_matrix(path, gen, ids, X, owner=self.sidecar_id)
         except OSError:
             return ids, X
-        return read_matrix(path, gen, space.dims) or (ids, X)
+        return read_matrix(path, gen, space.dims, owner=self.sidecar_id) or (ids, X)
 
 
 def _stack(rows: list[tuple], dims: int) -> tuple[np.ndarray, np.ndarray]:

@@ -10,18 +10,21 @@ import uuid
 
 import numpy as np
 
-_MATRIX_MAGIC = b"SONICMX1"
-_HEADER = 64  # magic, generation, n, dims, padding: the float data is 64-byte aligned
+_MATRIX_MAGIC = b"SONICMX2"
+_HEADER = 64  # magic, generation, n, dims, sidecar id (16 bytes), padding: data 64-byte aligned
 
 
-def write_matrix(path: str, generation: int, ids: np.ndarray, X: np.ndarray) -> None:
+def write_matrix(path: str, generation: int, ids: np.ndarray, X: np.ndarray, *, owner: bytes) -> None:
+    """``owner``: the 16-byte random id of the sidecar the vectors came from -- a cache is
+    only ever trusted by the sidecar that wrote it (a re-created sidecar counts up its
+    generations from 0 again, so the generation alone can't tell)."""
     os.makedirs(os.path.dirname(path), exist_ok=True)
     n, dims = X.shape
     ids_bytes = ids.astype("<i8").tobytes()
     pad = (-(_HEADER + len(ids_bytes))) % 64
     tmp = f"{path}.{uuid.uuid4().hex}.tmp"
     with open(tmp, "wb") as f:
-        header = _MATRIX_MAGIC + np.array([generation, n, dims], "<i8").tobytes()
+        header = _MATRIX_MAGIC + np.array([generation, n, dims], "<i8").tobytes() + owner
         f.write(header.ljust(_HEADER, b"\0"))
         f.write(ids_bytes)
         f.write(b"\0" * pad)
@@ -29,7 +32,7 @@ def write_matrix(path: str, generation: int, ids: np.ndarray, X: np.ndarray) -> 
     os.replace(tmp, path)  # readers keep the old file they mapped
 
 
-def read_matrix(path: str, generation: int, dims: int) -> tuple[np.ndarray, np.ndarray] | None:
+def read_matrix(path: str, generation: int, dims: int, *, owner: bytes) -> tuple[np.ndarray, np.ndarray] | None:
     try:
         with open(path, "rb") as f:
             head = f.read(_HEADER)
@@ -38,7 +41,7 @@ def read_matrix(path: str, generation: int, dims: int) -> tuple[np.ndarray, np.n
     if len(head) < _HEADER or head[:8] != _MATRIX_MAGIC:
         return None
     gen, n, d = np.frombuffer(head[8:32], "<i8").tolist()
-    if gen != generation or d != dims:
+    if gen != generation or d != dims or head[32:48] != owner:
         return None
     if n == 0:
         return np.zeros(0, np.int64), np.zeros((0, dims), np.float32)

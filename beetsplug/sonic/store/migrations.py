@@ -61,4 +61,12 @@ def _m2_space_state(c) -> None:
     c.execute("ALTER TABLE spaces DROP COLUMN stats_scale")
 
 
-MIGRATIONS: list[Callable[[Any], None]] = [_m1_tables, _m2_space_state]
+def _m3_sidecar_id(c) -> None:
+    """A random id per sidecar: caches beside it record it and are trusted only by it."""
+    import uuid
+
+    c.execute("CREATE TABLE meta (key TEXT PRIMARY KEY, value BLOB NOT NULL)")
+    c.execute("INSERT INTO meta VALUES ('sidecar_id', ?)", (uuid.uuid4().bytes,))
+
+
+MIGRATIONS: list[Callable[[Any], None]] = [_m1_tables, _m2_space_state, _m3_sidecar_id]
