@@ -217,3 +217,40 @@ def test_a_tag_write_never_blesses_a_stale_vector(beet, family_audio, copy_of):
     beet("modify", "-y", "-w", "comments=retagged")   # beets writes the file's tags
     assert json.loads(beet("embed", "--status", "--json").stdout.splitlines()[0])["stale"] == 1
     assert "1 to embed" in beet("embed", "--dry-run").stdout
+
+
+def _children(pid: int) -> list[int]:
+    try:
+        with open(f"/proc/{pid}/task/{pid}/children") as f:
+            return [int(x) for x in f.read().split()]
+    except OSError:
+        return []
+
+
+def test_a_dead_worker_never_hangs_the_run(unembedded):
+    """kill -9 one worker (as the OOM killer would): its track is reported, the rest is
+    embedded by a fresh pool, the run ends, and the next run picks up the lost track."""
+    beet, total = unembedded
+    proc = beet.popen("embed", "--workers", "2")
+
+    def is_worker(pid: int) -> bool:
+        try:
+            with open(f"/proc/{pid}/cmdline", "rb") as f:
+                cmd = f.read()
+        except OSError:
+            return False
+        return b"spawn_main" in cmd and b"resource_tracker" not in cmd
+
+    # killed as soon as it exists: its pool has tasks in flight from the start, so the
+    # kill always lands mid-run, however fast or loaded the machine is
+    wait_for(lambda: any(is_worker(c) for c in _children(proc.pid)), timeout=120)
+    workers = [c for c in _children(proc.pid) if is_worker(c)]
+    os.kill(workers[0], signal.SIGKILL)
+    out, err = proc.communicate(timeout=300)  # a hang would end here, as a failure
+    assert "Traceback" not in err
+    assert "worker process died" in out
+    done = status(beet)["embedded"]
+    assert done < total
+    out = beet("embed").stdout
+    assert f"{total - done} to embed" in out
+    assert status(beet)["embedded"] == total

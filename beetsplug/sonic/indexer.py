@@ -19,7 +19,8 @@ import time
 import traceback
 from collections import deque
 from collections.abc import Callable, Iterable, Sequence
-from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
+from concurrent.futures import FIRST_COMPLETED, Future, ProcessPoolExecutor, ThreadPoolExecutor, wait
+from concurrent.futures.process import BrokenProcessPool
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from typing import Any
@@ -231,16 +232,53 @@ def _outcomes(backend: Backend, tasks: list[tuple[int, bytes]], workers: int, op
         for task in tasks:
             yield compute(backend, *task)
         return
+    yield from _pool_outcomes(backend, tasks, min(workers, len(tasks)), options)
+
+
+#: how a task lost with a dead worker is reported (it is tried again on the next run)
+WORKER_DIED = ("a worker process died while this track was in flight (killed, out of memory, "
+               "or a crash in a native decoder); it will be tried again")
+
+
+def _pool_outcomes(backend: Backend, tasks: list[tuple[int, bytes]], workers: int, options: dict):
+    """Worker processes, at most ``2 * workers`` tasks in flight. A worker that dies
+    (``kill -9``, the OOM killer, a segfault) breaks the pool: its in-flight tasks are
+    reported as failed (vectors kept, tried again next run) and a new pool takes the
+    rest -- the run never hangs."""
     ctx = multiprocessing.get_context("spawn")
-    with _single_threaded_children():
-        pool = ctx.Pool(min(workers, len(tasks)), initializer=_init_worker,
-                        initargs=(backend.NAME, options))
-    try:
-        yield from pool.imap_unordered(_compute_in_worker, tasks, chunksize=1)
-        pool.close()
-    finally:
-        pool.terminate()
-        pool.join()
+    todo = deque(tasks)
+    while todo:
+        with _single_threaded_children():
+            pool = ProcessPoolExecutor(workers, mp_context=ctx, initializer=_init_worker,
+                                       initargs=(backend.NAME, options))
+        flight: dict[Future, tuple[int, bytes]] = {}
+        broken = finished = False
+        try:
+            while todo or flight:
+                while todo and len(flight) < 2 * workers and not broken:
+                    task = todo.popleft()
+                    flight[pool.submit(_compute_in_worker, task)] = task
+                if not flight:
+                    break
+                done, _ = wait(list(flight), return_when=FIRST_COMPLETED)
+                for fut in done:
+                    task = flight.pop(fut)
+                    try:
+                        yield fut.result()
+                    except BrokenProcessPool:
+                        broken = True
+                        yield Outcome(*task, error=WORKER_DIED, state=file_state(task[1]), transient=True)
+                if broken:
+                    for fut, task in flight.items():
+                        yield Outcome(*task, error=WORKER_DIED, state=file_state(task[1]), transient=True)
+                    flight.clear()
+                    break
+            finished = True
+        finally:
+            if not finished:  # Ctrl-C or an error in the caller: don't wait for the workers
+                for proc in list(getattr(pool, "_processes", {}).values()):
+                    proc.terminate()
+            pool.shutdown(wait=finished and not broken, cancel_futures=True)
 
 
 def write_outcome(store: Store, space: Space, backend: Backend, out: Outcome) -> None:
