@@ -255,7 +255,8 @@ class Store:
         Only entries computed from ``old_path`` (if given) with ``old_mtime``/``old_size``
         (if given) follow -- an entry that was already stale stays stale.
         """
-        sql = "UPDATE entries SET path = ?, mtime = ?, size = ?, error = NULL WHERE item_id = ?"
+        sql = ("UPDATE entries SET path = ?, mtime = ?, size = ?, "
+               "error = CASE WHEN vector IS NULL THEN error END WHERE item_id = ?")
         args: list[Any] = [path, mtime, size, item_id]
         for column, value in (("path", old_path), ("mtime", old_mtime), ("size", old_size)):
             if value is not None:
