@@ -342,20 +342,31 @@ def embed_now(store: Store, space: Space, backend: Backend, items: Iterable[Any]
               force: bool = False, limit: int | None = None, dry_run: bool = False,
               workers: int = 1, options: dict | None = None,
               on_plan: Callable[[int, int], None] | None = None,
-              on_outcome: Callable[[Outcome], None] | None = None) -> Report:
+              on_outcome: Callable[[Outcome], None] | None = None,
+              on_wait: Callable[[], None] | None = None) -> Report:
     """THE use case "embed these items now", for ``beet embed`` and the import hooks.
 
     Plans (skipping current items), tells ``on_plan(to_do, up_to_date)``, then
-    computes and stores; a dry run only plans.
+    computes and stores; a dry run only plans. Runs under the sidecar's writer lock
+    (``on_wait()`` is told when another run holds it).
     """
-    todo, current = plan(store, space, items, force=force)
-    if limit is not None:
-        todo = todo[: max(limit, 0)]
-    if on_plan:
-        on_plan(len(todo), current)
-    if dry_run or not todo:
+    items = list(items)
+
+    def planned() -> tuple[list, int]:
+        todo, current = plan(store, space, items, force=force)
+        todo = todo[: max(limit, 0)] if limit is not None else todo
+        if on_plan:
+            on_plan(len(todo), current)
+        return todo, current
+
+    if dry_run:
+        todo, current = planned()
         return Report(planned=len(todo), up_to_date=current)
-    report = embed_items(store, space, backend, todo, workers=workers, options=options,
-                         on_outcome=on_outcome)
+    with store.writer_lock(on_wait=on_wait):
+        todo, current = planned()  # planned inside the lock: nothing is computed twice
+        if not todo:
+            return Report(planned=0, up_to_date=current)
+        report = embed_items(store, space, backend, todo, workers=workers, options=options,
+                             on_outcome=on_outcome)
     report.planned, report.up_to_date = len(todo), current
     return report

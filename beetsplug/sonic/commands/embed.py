@@ -133,7 +133,9 @@ def embed(rt, lib, opts, args) -> None:
         report = indexer.embed_now(rt.store, space, rt.backend, lib.items(args), force=opts.force,
                                    limit=opts.limit, dry_run=opts.dry_run, workers=workers,
                                    options=rt.settings.backend_options(), on_plan=on_plan,
-                                   on_outcome=on_outcome)
+                                   on_outcome=on_outcome,
+                                   on_wait=lambda: output.line("another run is writing to this "
+                                                               "sidecar; waiting for it to finish"))
     finally:
         if bar is not None:
             bar.__exit__(None, None, None)

@@ -101,15 +101,44 @@ class Store:
 
     def _migrate(self) -> None:
         version = self._q("PRAGMA user_version")[0][0]
-        if version > len(MIGRATIONS):
-            raise FatalError(
-                f"the sonic sidecar {self.path} was written by a newer beets-sonic "
-                f"(schema {version}, this one knows {len(MIGRATIONS)}): upgrade beets-sonic"
-            )
-        for number in range(version, len(MIGRATIONS)):
+        while True:
+            if version > len(MIGRATIONS):
+                raise FatalError(
+                    f"the sonic sidecar {self.path} was written by a newer beets-sonic "
+                    f"(schema {version}, this one knows {len(MIGRATIONS)}): upgrade beets-sonic"
+                )
+            if version == len(MIGRATIONS):
+                return
             with self._tx() as c:
-                MIGRATIONS[number](c)
-                c.execute(f"PRAGMA user_version = {number + 1}")
+                # read again under the write lock: another process may have migrated meanwhile
+                version = c.execute("PRAGMA user_version").fetchone()[0]
+                if version < len(MIGRATIONS):
+                    MIGRATIONS[version](c)
+                    version += 1
+                    c.execute(f"PRAGMA user_version = {version}")
+
+    @contextmanager
+    def writer_lock(self, *, on_wait=None) -> Iterator[None]:
+        """One writing run at a time per sidecar (``<sidecar>.lock``, an OS file lock that
+        dies with its process). A second writer waits -- calling ``on_wait()`` first --
+        and then plans afresh, so no item is computed twice and statistics are refitted
+        by one process at a time. Readers never take it."""
+        try:
+            import fcntl
+        except ImportError:  # Windows: SQLite's own locking still keeps every write atomic
+            yield
+            return
+        with open(self.path + ".lock", "a+b") as f:
+            try:
+                fcntl.flock(f, fcntl.LOCK_EX | fcntl.LOCK_NB)
+            except BlockingIOError:
+                if on_wait:
+                    on_wait()
+                fcntl.flock(f, fcntl.LOCK_EX)
+            try:
+                yield
+            finally:
+                fcntl.flock(f, fcntl.LOCK_UN)
 
     @property
     def sidecar_id(self) -> bytes:
@@ -147,18 +176,19 @@ class Store:
         space = self.get_space(spec.name)
         if space is None:
             with self._tx() as c:
-                cur = c.execute(
-                    "INSERT INTO spaces (name, kind, backend, model, dims, params, standardize, created)"
-                    " VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
-                    (spec.name, spec.kind, spec.backend, spec.model, spec.dims,
-                     json.dumps(spec.params, sort_keys=True), int(spec.standardize), _now()),
-                )
-                sid = cur.lastrowid
-                c.execute(
-                    f"CREATE VIRTUAL TABLE vec_{sid} USING vec0("
-                    f"item_id INTEGER PRIMARY KEY, embedding float[{spec.dims}] distance_metric=cosine)"
-                )
-            return self.get_space(spec.name)
+                # checked again under the write lock: two processes may create it at once
+                if not c.execute("SELECT 1 FROM spaces WHERE name = ?", (spec.name,)).fetchone():
+                    cur = c.execute(
+                        "INSERT INTO spaces (name, kind, backend, model, dims, params, standardize,"
+                        " created) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+                        (spec.name, spec.kind, spec.backend, spec.model, spec.dims,
+                         json.dumps(spec.params, sort_keys=True), int(spec.standardize), _now()),
+                    )
+                    c.execute(
+                        f"CREATE VIRTUAL TABLE vec_{cur.lastrowid} USING vec0(item_id INTEGER "
+                        f"PRIMARY KEY, embedding float[{spec.dims}] distance_metric=cosine)"
+                    )
+            space = self.get_space(spec.name)
         wanted = {"kind": spec.kind, "backend": spec.backend, "model": spec.model,
                   "dims": spec.dims, "standardize": spec.standardize,
                   **json.loads(json.dumps(spec.params, sort_keys=True))}
