@@ -160,11 +160,12 @@ def test_killed_run_resumes_without_redoing_work(unembedded):
     assert status(beet)["embedded"] == total
 
 
-def test_ctrl_c_keeps_finished_work(unembedded):
+@pytest.mark.parametrize("sig", [signal.SIGINT, signal.SIGTERM], ids=["ctrl-c", "sigterm"])
+def test_ctrl_c_keeps_finished_work(unembedded, sig):
     beet, total = unembedded
     proc = beet.popen("embed", "--workers", "2")
     wait_for(lambda: count_vectors(beet.sidecar) >= 3)
-    proc.send_signal(signal.SIGINT)
+    proc.send_signal(sig)
     out, err = proc.communicate(timeout=60)
     assert proc.returncode != 0
     assert "interrupted" in err and "finished item(s) are saved" in err
@@ -275,3 +276,22 @@ def test_two_writers_take_turns_and_leave_consistent_vectors(unembedded):
         _, X = store.matrix(space)
         expected = get_backend("spectral", segment=30.0, positions=(0.5,)).derive(R, space.state)
         assert np.abs(np.asarray(X) - expected).max() < 1e-5
+
+
+def test_a_broken_sidecar_never_stops_beets_itself(beet, family_audio, copy_of):
+    """`beet rm` removes every item even when the sidecar can't be written; the sidecar is
+    reconciled later. Reads of a damaged sidecar are one line naming the file, no traceback."""
+    beet("import", copy_of(sorted(family_audio.glob("plucks_*"))[:3]))
+    data = bytearray(beet.sidecar.read_bytes())
+    page = 4096
+    assert len(data) > 3 * page
+    data[2 * page: len(data)] = b"\xff" * (len(data) - 2 * page)  # damaged past its first pages
+    beet.sidecar.write_bytes(bytes(data))
+    for suffix in ("-wal", "-shm"):
+        (beet.home / f"library.sonic.db{suffix}").unlink(missing_ok=True)
+    res = beet("similar", "title:Plucks Study 1", check=False)
+    assert res.returncode != 0 and "Traceback" not in res.output
+    assert str(beet.sidecar) in res.output and len(res.output.strip().splitlines()) == 1
+    res = beet("rm", "-f", "title:Plucks", check=False)
+    assert res.returncode == 0 and "Traceback" not in res.output
+    assert beet("ls").stdout.strip() == ""

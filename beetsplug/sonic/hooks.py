@@ -116,8 +116,8 @@ def finish_import(rt: Runtime, lib) -> None:
 def forget_item(rt: Runtime, item) -> None:
     try:
         rt.store.delete_items([item.id])
-    except FatalError as exc:
-        rt.log.warning("could not remove vectors of item {}: {}", item.id, exc)
+    except FatalError as exc:  # never abort `beet rm`: `beet embed --prune` cleans up later
+        rt.log.warning("could not remove vectors of item {} ({}); `beet embed --prune` will", item.id, exc)
 
 
 def follow_file(rt: Runtime, item, source: bytes | None, destination: bytes, *,

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 import os
+import signal
 
 from beets import ui
 from beets.util import displayable_path
@@ -129,6 +130,10 @@ def embed(rt, lib, opts, args) -> None:
                 rt.log.debug("{}", out.detail)
         bar.advance(failed=out.error is not None)
 
+    def terminated(signum, frame):  # SIGTERM ends the run like Ctrl-C: finished work is saved
+        raise KeyboardInterrupt
+
+    previous = signal.signal(signal.SIGTERM, terminated)
     try:
         report = indexer.embed_now(rt.store, space, rt.backend, lib.items(args), force=opts.force,
                                    limit=opts.limit, dry_run=opts.dry_run, workers=workers,
@@ -137,6 +142,7 @@ def embed(rt, lib, opts, args) -> None:
                                    on_wait=lambda: output.line("another run is writing to this "
                                                                "sidecar; waiting for it to finish"))
     finally:
+        signal.signal(signal.SIGTERM, previous)
         if bar is not None:
             bar.__exit__(None, None, None)
     if opts.dry_run or not report.planned:

@@ -24,6 +24,7 @@ from __future__ import annotations
 
 import json
 import os
+import sqlite3
 import threading
 from collections.abc import Iterable, Iterator
 from contextlib import contextmanager
@@ -61,7 +62,11 @@ class Store:
         self._lock = threading.RLock()
         try:
             self.conn, self.driver = connect(path, driver=driver)
-            self.conn.execute("PRAGMA journal_mode=WAL")
+            try:
+                self.conn.execute("PRAGMA journal_mode=WAL")
+            except Exception as exc:  # a read-only file or folder: reading still works
+                if not _is_sqlite_error(exc) or "readonly" not in str(exc).replace("-", ""):
+                    raise
             self.conn.execute("PRAGMA synchronous=NORMAL")
             self.conn.execute("PRAGMA foreign_keys=ON")
             self._migrate()
@@ -69,7 +74,8 @@ class Store:
             raise
         except Exception as exc:  # sqlite3.DatabaseError and kin, from either driver
             raise FatalError(
-                f"cannot open the sonic sidecar {path}: {exc}. If the file is damaged, "
+                f"cannot open the sonic sidecar {path}: {exc}. If the file is damaged, restore it from "
+                "a backup, or "
                 "move it aside and run `beet embed` to rebuild it."
             ) from None
 
@@ -85,19 +91,36 @@ class Store:
 
     @contextmanager
     def _tx(self) -> Iterator[Any]:
-        """One atomic write transaction (BEGIN IMMEDIATE ... COMMIT)."""
-        with self._lock:
+        """One atomic write transaction (BEGIN IMMEDIATE ... COMMIT); a SQLite failure
+        (read-only file, full disk, damage) becomes a one-line FatalError."""
+        with self._lock, self._sqlite_errors(writing=True):
             self.conn.execute("BEGIN IMMEDIATE")
             try:
                 yield self.conn
             except BaseException:
-                self.conn.execute("ROLLBACK")
+                if self.conn.in_transaction:
+                    self.conn.execute("ROLLBACK")
                 raise
             self.conn.execute("COMMIT")
 
     def _q(self, sql: str, args: Iterable[Any] = ()) -> list[tuple]:
-        with self._lock:
+        with self._lock, self._sqlite_errors(writing=False):
             return self.conn.execute(sql, tuple(args)).fetchall()
+
+    @contextmanager
+    def _sqlite_errors(self, *, writing: bool) -> Iterator[None]:
+        try:
+            yield
+        except Exception as exc:
+            if not _is_sqlite_error(exc):
+                raise
+            if writing:
+                raise FatalError(
+                    f"cannot write the sonic sidecar {self.path}: {exc}. Check that the file and "
+                    "its folder are writable and the disk has room; finished work is kept") from None
+            raise FatalError(
+                f"cannot read the sonic sidecar {self.path}: {exc}. If it is damaged, restore it "
+                "from a backup, or move it aside and run `beet embed` to build a new one") from None
 
     def _migrate(self) -> None:
         version = self._q("PRAGMA user_version")[0][0]
@@ -356,7 +379,7 @@ class Store:
         return out
 
     def _vectors_from_db(self, space_id: int) -> tuple[int, np.ndarray, np.ndarray]:
-        with self._lock:
+        with self._lock, self._sqlite_errors(writing=False):
             self.conn.execute("BEGIN")  # one snapshot for the generation and the rows
             try:
                 gen, dims = self.conn.execute("SELECT generation, dims FROM spaces WHERE id = ?",
@@ -397,6 +420,11 @@ class Store:
         except OSError:
             return ids, X
         return read_matrix(path, gen, space.dims, owner=self.sidecar_id) or (ids, X)
+
+
+def _is_sqlite_error(exc: BaseException) -> bool:
+    """An error of either SQLite driver (the stdlib's, or sqlean's own classes)."""
+    return isinstance(exc, sqlite3.Error) or type(exc).__module__.split(".")[0] in ("sqlite3", "sqlean")
 
 
 def _stack(rows: list[tuple], dims: int) -> tuple[np.ndarray, np.ndarray]:
