@@ -295,3 +295,8 @@ def test_a_broken_sidecar_never_stops_beets_itself(beet, family_audio, copy_of):
     res = beet("rm", "-f", "title:Plucks", check=False)
     assert res.returncode == 0 and "Traceback" not in res.output
     assert beet("ls").stdout.strip() == ""
+
+
+def test_import_says_what_it_embedded(beet, family_audio, copy_of):
+    out = beet("import", copy_of(sorted(family_audio.glob("breaks_*"))[:2])).output
+    assert "sonic: embedded 2 new item(s) in " in out

@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 
 import numpy as np
+import pytest
 
 from beetsplug.sonic import synth
 
@@ -45,8 +46,10 @@ def test_scores_descend_and_json_has_fields(family_library):
 
 
 def test_default_format_shows_score_artist_title_bpm_key(family_library):
-    first = family_library("similar", "-n", "1", "title:Pads Study 1").stdout.splitlines()[0]
-    score, rest = first.split("  ", 1)
+    header, first = family_library("similar", "-n", "1", "title:Pads Study 1").stdout.splitlines()[:2]
+    assert header.startswith("sounds like Pads Unit 1 - Pads Study 1 (spectral space")
+    score, top, rest = first.split("  ", 2)
+    assert top.startswith("top ") and top.endswith("%")
     assert 0.0 < float(score) <= 1.0
     assert "Pads" in rest and "BPM" in rest
 
@@ -112,3 +115,17 @@ def test_sql_interface_gives_the_same_top_k_as_similar(family_library):
     got = [iid for iid, _ in vec0_top_k(conn, "spectral", np.frombuffer(vector, np.float32), 6)]
     conn.close()
     assert got[0] == seed and got[1:] == expected
+
+
+def test_scores_are_placed_in_the_library_and_weak_hits_are_not_matches(family_library):
+    """Asking for everything lists only tracks closer than a typical library track, each
+    with its standing; the rest is counted, not passed off as matches."""
+    lines = family_library("similar", "--json", "-n", "100", "title:Acid Study 1").stdout.splitlines()
+    records = [json.loads(line) for line in lines]
+    assert PER_FAMILY - 1 <= len(records) < N_TRACKS - 1
+    tops = [r["top_percent"] for r in records]
+    assert tops == sorted(tops) and tops[0] == pytest.approx(100 / (N_TRACKS - 1), rel=0.01)
+    text = family_library("similar", "-n", "100", "title:Acid Study 1").stdout
+    assert "no closer than a typical track of your library" in text
+    multi = family_library("similar", "-n", "2", "title:Acid Study 1", ",", "title:Acid Study 2").stdout
+    assert multi.startswith("sounds like the centroid of 2 tracks matching")

@@ -41,8 +41,9 @@ def embed_imported(rt: Runtime, items: list) -> None:
         rt.log.error("not embedding imported items: {}", exc)
         return
     _log_failures(rt, report)
-    if report.embedded:
-        rt.log.info("embedded {} new item(s) in the {} space", report.embedded, space.name)
+    rt.import_tally[0] += report.embedded
+    rt.import_tally[1] += len(report.failed)
+    rt.import_tally[2] += report.seconds
 
 
 def vibe_imported(rt: Runtime, items: list) -> None:
@@ -65,7 +66,13 @@ def vibe_imported(rt: Runtime, items: list) -> None:
 
 
 def finish_import(rt: Runtime, lib) -> None:
-    """After ``beet import``: embed (and assess) what hosted services were handed during it."""
+    """After ``beet import``: say what the import stage embedded, then embed (and assess)
+    what hosted services were handed during the import."""
+    embedded, failed, seconds = rt.import_tally
+    if embedded or failed:
+        output.line(f"sonic: embedded {embedded} new item(s) in {seconds:.1f} s"
+                    + (f", {failed} failed (reasons: `beet embed --status`)" if failed else ""))
+        rt.import_tally = [0, 0, 0.0]
     if rt.deferred_vibes:
         from .vibe.run import run
 

@@ -21,6 +21,7 @@ class Runtime:
         self.deferred: list[int] = []         # items imported for a hosted backend
         self.deferred_vibes: list[int] = []   # items imported for a hosted vibe analyzer
         self.before_write: dict[int, tuple[float, int] | None] = {}  # file state before a tag write
+        self.import_tally: list = [0, 0, 0.0]  # embedded, failed, seconds during this import
 
     @property
     def settings(self) -> Settings:

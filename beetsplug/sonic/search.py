@@ -24,6 +24,17 @@ class Query:
     found: list[int]      # seed ids that have a vector
     missing: list[int]    # seed ids without one
     vector: np.ndarray | None  # unit query vector (d,)
+    library_size: int = 0      # items with a vector, seeds excluded
+    typical: float = 0.0       # median similarity of a library item to the query
+    scores: np.ndarray | None = None  # every library item's similarity, ascending
+
+
+@dataclass(frozen=True)
+class Standing:
+    """Where a hit stands in the query's similarity distribution over the library."""
+
+    top_percent: float         # its rank as a share of the library (0.5 = top 0.5 %)
+    match: bool                # closer than a typical (median) library track
 
 
 def rows_of(ids: np.ndarray, wanted: list[int]) -> tuple[np.ndarray, list[int]]:
@@ -99,4 +110,16 @@ def similar(store: Store, space: Space, seed_ids: Iterable[int], *, n: int = 10,
         return query, []
     hits = rank(ids, X, query.vector, n=n, exclude=query.found + query.missing, within=within,
                 max_per_group=max_per_group, group_of=group_of)
+    others = np.ones(ids.size, bool)
+    others[rows_of(ids, query.found)[0]] = False
+    scores = np.asarray(X[others] @ query.vector, np.float32) if others.any() else np.zeros(1, np.float32)
+    query.library_size, query.typical = int(others.sum()), float(np.median(scores))
+    query.scores = np.sort(scores)
     return query, hits
+
+
+def standing(query: Query, score: float) -> Standing:
+    """A hit's rank among all library items for this query, and whether it is a match at
+    all: a track no closer than the median library track is not presented as one."""
+    better = query.scores.size - np.searchsorted(query.scores, score, side="right")
+    return Standing(100.0 * (better + 1) / max(query.scores.size, 1), score > query.typical)

@@ -12,7 +12,7 @@ from .store import default_path
 from .vibe.analyzers import choose_analyzer
 from .vibe.vocabulary import CHARACTERS, GENRES, PLACEMENTS, TEXTURES, Vocabulary
 
-DEFAULT_FORMAT = ("$sonic_score  %if{$title,$artist - $title,$path}"
+DEFAULT_FORMAT = ("$sonic_score  $sonic_top  %if{$title,$artist - $title,$path}"
                   "%if{$bpm,  $bpm BPM}%if{$initial_key,  $initial_key}")
 
 #: The ``sonic:`` defaults: the ONE source of every default (docs/configuration.md

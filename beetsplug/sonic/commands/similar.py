@@ -96,22 +96,39 @@ def run(rt, lib, opts, args) -> None:
     if opts.mix:
         return _print_mixes(rt, lib, opts, seeds, hits, m3u)
     tags = _top_tags(rt, [h.item_id for h in hits]) if opts.tags else {}
-    items = []
+    if not opts.json and not opts.format:
+        found = [s for s in seeds if s.id in set(query.found)]
+        source = (output.name(found[0]) if len(found) == 1 else
+                  f"the centroid of {len(found)} tracks matching {' '.join(args) or opts.playlist!r}")
+        output.line(f"sounds like {source} ({space.name} space; score = cosine, and the share of "
+                    f"your {query.library_size} tracks at least as close):")
+        if len(found) > 1:
+            for s in found:
+                rt.log.info("  seed: {}", output.name(s))
+    items, below = [], 0
     for hit in hits:
         item = lib.get_item(hit.item_id)
         if item is None:
             continue
+        stand = search.standing(query, hit.score)
+        if not stand.match:
+            below += 1
+            continue
         items.append(item)
         if opts.json:
             extra = {"tags": tags.get(hit.item_id)} if opts.tags else {}
-            output.line(output.item_json(item, score=round(hit.score, 4), **extra))
+            output.line(output.item_json(item, score=round(hit.score, 4),
+                                         top_percent=round(stand.top_percent, 2), **extra))
         else:
             output.line(output.format_item(item, opts.format or rt.settings.format,
-                                           sonic_score=f"{hit.score:.3f}"))
+                                           sonic_score=f"{hit.score:.3f}",
+                                           sonic_top=f"top {stand.top_percent:.1f}%"))
             if opts.tags:
                 output.line("        " + (", ".join(f"{t} {p:.2f}" for t, p in tags.get(hit.item_id, []))
                                           or "(no musicnn tags)"))
-    if not items:
+    if below and not opts.json:
+        output.line(f"({below} more no closer than a typical track of your library: not shown as matches)")
+    if not items and not below:
         output.line("no other items to compare with" + (" within that query" if within is not None else ""))
     if m3u:
         write_m3u(m3u, items)
