@@ -248,7 +248,7 @@ def test_a_dead_worker_never_hangs_the_run(unembedded):
     workers = [c for c in _children(proc.pid) if is_worker(c)]
     os.kill(workers[0], signal.SIGKILL)
     out, err = proc.communicate(timeout=300)  # a hang would end here, as a failure
-    assert "Traceback" not in err
+    assert "Traceback" not in err, err
     assert "worker process died" in out
     done = status(beet)["embedded"]
     assert done < total

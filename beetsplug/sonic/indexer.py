@@ -247,7 +247,12 @@ def _pool_outcomes(backend: Backend, tasks: list[tuple[int, bytes]], workers: in
     rest -- the run never hangs."""
     ctx = multiprocessing.get_context("spawn")
     todo = deque(tasks)
+    strikes = 0  # pools in a row that broke before finishing a single track
     while todo:
+        if strikes >= 3:  # workers can't even start (a crash on import?): stop, don't spin
+            for task in todo:
+                yield Outcome(*task, error=WORKER_DIED, state=file_state(task[1]), transient=True)
+            return
         with _single_threaded_children():
             pool = ProcessPoolExecutor(workers, mp_context=ctx, initializer=_init_worker,
                                        initargs=(backend.NAME, options))
@@ -257,14 +262,20 @@ def _pool_outcomes(backend: Backend, tasks: list[tuple[int, bytes]], workers: in
             while todo or flight:
                 while todo and len(flight) < 2 * workers and not broken:
                     task = todo.popleft()
-                    flight[pool.submit(_compute_in_worker, task)] = task
+                    try:
+                        flight[pool.submit(_compute_in_worker, task)] = task
+                    except Exception:  # the pool broke (or closed) under us: a new one takes it
+                        todo.appendleft(task)
+                        broken = True
                 if not flight:
                     break
                 done, _ = wait(list(flight), return_when=FIRST_COMPLETED)
                 for fut in done:
                     task = flight.pop(fut)
                     try:
-                        yield fut.result()
+                        result = fut.result()
+                        strikes = 0
+                        yield result
                     except BrokenProcessPool:
                         broken = True
                         yield Outcome(*task, error=WORKER_DIED, state=file_state(task[1]), transient=True)
@@ -273,6 +284,7 @@ def _pool_outcomes(backend: Backend, tasks: list[tuple[int, bytes]], workers: in
                         yield Outcome(*task, error=WORKER_DIED, state=file_state(task[1]), transient=True)
                     flight.clear()
                     break
+            strikes += broken
             finished = True
         finally:
             if not finished:  # Ctrl-C or an error in the caller: don't wait for the workers

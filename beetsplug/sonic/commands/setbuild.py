@@ -1,0 +1,153 @@
+"""``beet set POOL_QUERY`` and ``beet path A B``: build a set from a crate."""
+
+from __future__ import annotations
+
+import numpy as np
+from beets import ui
+
+from .. import output, sets
+from ..errors import FatalError
+from ..library_ops import query_rows
+from ..playlist import check_writable, write_m3u
+
+FORMAT = "$sonic_pos  $sonic_energy_shown  $sonic_bpm_shown  $sonic_camelot_shown  $sonic_step  $artist - $title"
+
+
+def _common(cmd: ui.Subcommand) -> None:
+    cmd.parser.add_format_option(target="item")
+    cmd.parser.add_option("--json", action="store_true", help="one JSON object per track")
+    cmd.parser.add_option("--m3u", metavar="FILE", help="also write the set as an M3U playlist")
+    cmd.parser.add_option("--bpm-range", type="float", default=6.0, metavar="PCT",
+                          help="largest tempo change between neighbours, percent (default 6)")
+    cmd.parser.add_option("--key", choices=("any", "compatible", "same"), default="compatible",
+                          help="key rule between neighbours (default compatible)")
+    cmd.parser.add_option("--loose", action="store_true",
+                          help="allow unknown tempo/key and clashing keys; when stuck, the best "
+                               "partial set")
+
+
+def make_set() -> ui.Subcommand:
+    cmd = ui.Subcommand("set", help="build an N-track set along an energy curve from a pool")
+    cmd.parser.usage += (
+        "\n\nEvery transition mixable (tempo within --bpm-range, half/double time allowed; a"
+        "\ncompatible key), no artist twice within --artist-gap tracks, following --curve:"
+        "\nwarmup | peak | journey (rise to ~70%, short release) | cooldown | flat, or numbers"
+        "\nlike 4,5,6,7,8 stretched to N. Energy: vibe_energy where assessed, else sonic_energy."
+    )
+    cmd.parser.add_option("-n", "--number", type="int", default=12, help="tracks in the set (default 12)")
+    cmd.parser.add_option("--curve", default="journey", help="the energy curve (default journey)")
+    cmd.parser.add_option("--from", dest="start", metavar="QUERY", help="start with a track matching this")
+    cmd.parser.add_option("--to", dest="end", metavar="QUERY", help="end with a track matching this")
+    cmd.parser.add_option("--artist-gap", type="int", default=3, metavar="N",
+                          help="no artist twice within N tracks (default 3; 0 = off)")
+    cmd.parser.add_option("--explain", action="store_true",
+                          help="say why each track was chosen over the runner-up")
+    _common(cmd)
+    return cmd
+
+
+def make_path() -> ui.Subcommand:
+    cmd = ui.Subcommand("path", help="a sequence of tracks leading from A to B through the sound space")
+    cmd.parser.usage = "%prog A_QUERY B_QUERY [options]\n\nEach step sits between its neighbours in " \
+                       "sound: waypoints along the arc from A to B, the nearest unused track to each."
+    cmd.parser.add_option("--steps", type="int", default=6, help="tracks between A and B (default 6)")
+    cmd.parser.add_option("--mix", action="store_true", help="every transition must be mixable")
+    _common(cmd)
+    return cmd
+
+
+def _pool(rt, lib, query):
+    from ..dj.fields import mixable
+
+    space = rt.read_space(None)
+    ids, X = rt.store.matrix(space)
+    rows, by_id = query_rows(ids, lib.items(query))
+    if len(rows) < 2:
+        raise FatalError(f"{len(rows)} track(s) of the pool have a vector: run `beet embed`")
+    items = [by_id[int(ids[r])] for r in rows]
+    energy = np.array([float(it.get("vibe_energy") or it.get("sonic_energy") or np.nan) for it in items])
+    return items, np.asarray(X[rows]), [mixable(it) for it in items], energy
+
+
+def _print(rt, opts, items, steps_rows, targets=None, built=None, mixables=None, energy=None):
+    chosen = [items[r] for r in steps_rows]
+    for pos, r in enumerate(steps_rows):
+        it, m = items[r], mixables[r]
+        step = built.steps[pos] if built else None
+        rel = step.relation if step else None
+        e = energy[r] if energy is not None else np.nan
+        rec = {"position": pos + 1, "energy": None if np.isnan(e) else round(float(e), 1),
+               "target": round(float(step.target), 1) if step else None,
+               "bpm": m.bpm, "camelot": m.key.camelot if m.key else None,
+               "transition": round(step.transition, 3) if step and step.transition is not None else None,
+               "key_relation": rel.key if rel else None,
+               "tempo_change": rel.tempo.change if rel and rel.tempo else None}
+        if opts.json:
+            output.line(output.item_json(it, **rec))
+            continue
+        trans = (f"{step.transition:.2f} {rel.key or '?'} "
+                 f"{(f'{rel.tempo.change:+.1f}%' if rel.tempo else '?')}") if step and step.transition else "start"
+        output.line(output.format_item(
+            it, opts.format or FORMAT, sonic_pos=f"{pos + 1:>2}.",
+            sonic_energy_shown=(f"E {rec['energy']:>4} (target {rec['target']})" if rec["target"]
+                                else f"E {rec['energy']}"),
+            sonic_bpm_shown=f"{m.bpm:6.1f} BPM" if m.bpm else "   ? BPM",
+            sonic_camelot_shown=m.key.camelot if m.key else "?", sonic_step=f"{trans:<22}"))
+        if getattr(opts, "explain", False) and step and step.runner_up is not None:
+            output.line(f"      over {output.name(items[step.runner_up])} "
+                        f"(score {step.runner_up_score:.2f} vs the pick's better fit)")
+    if opts.m3u:
+        write_m3u(opts.m3u, chosen)
+
+
+def run_set(rt, lib, opts, args) -> None:
+    if opts.number < 2:
+        raise FatalError("-n/--number must be 2 or more")
+    try:
+        shape = sets.parse_curve(opts.curve)
+    except ValueError as exc:
+        raise FatalError(str(exc)) from None
+    if opts.m3u:
+        check_writable(opts.m3u)
+    items, X, mix, energy = _pool(rt, lib, args)
+    row_of = {it.id: i for i, it in enumerate(items)}
+    start = [row_of[it.id] for it in lib.items(opts.start) if it.id in row_of] if opts.start else None
+    end = next((row_of[it.id] for it in lib.items(opts.end) if it.id in row_of), None) if opts.end else None
+    if opts.start and not start:
+        raise FatalError(f"no track of the pool matches --from {opts.start!r}")
+    if opts.end and end is None:
+        raise FatalError(f"no track of the pool matches --to {opts.end!r}")
+    if np.isnan(energy).all():
+        rt.log.warning("no energy known for the pool (run `beet embed --analysis` or `beet vibe`): "
+                       "the curve is ignored")
+    rules = sets.Rules(opts.bpm_range, opts.key, opts.artist_gap, opts.loose)
+    targets = sets.curve(shape, opts.number)
+    built = sets.build_set(X, mix, energy, [(it.artist or "").casefold() for it in items],
+                           n=opts.number, targets=targets, rules=rules, start=start, end=end)
+    if not built.complete:
+        cut = ", ".join(f"{k} ({v})" for k, v in sorted(built.blocked.items(), key=lambda kv: -kv[1]))
+        msg = (f"could only build {len(built.steps)} of {opts.number} tracks from {len(items)}: "
+               f"constraints that cut candidates: {cut or 'none'}; relax them with --bpm-range, "
+               "--key any, --artist-gap 0, a bigger pool, or --loose")
+        if not opts.loose or not built.steps:
+            raise FatalError(msg)
+        rt.log.warning("{}", msg)
+    _print(rt, opts, items, [s.row for s in built.steps], targets, built, mix, energy)
+
+
+def run_path(rt, lib, opts, args) -> None:
+    if len(args) != 2:
+        raise FatalError('give two queries: beet path "title:Start" "title:End"')
+    if opts.steps < 1:
+        raise FatalError("--steps must be 1 or more")
+    items, X, mix, energy = _pool(rt, lib, [])
+    row_of = {it.id: i for i, it in enumerate(items)}
+    ends = []
+    for q in args:
+        match = next((row_of[it.id] for it in lib.items(q) if it.id in row_of), None)
+        if match is None:
+            raise FatalError(f"no embedded track matches {q!r}")
+        ends.append(match)
+    rules = sets.Rules(opts.bpm_range, opts.key, 0, opts.loose) if opts.mix else None
+    rows = sets.path(X, mix, ends[0], ends[1], steps=opts.steps, rules=rules)
+    _print(rt, opts, items, rows, mixables=mix, energy=energy)

@@ -1,0 +1,196 @@
+"""Building a set: a sequence along an energy curve whose every transition mixes
+(``beet set``), and a path from one track to another through the space (``beet path``).
+
+Pure functions over arrays: ``X`` ``(n, d)`` unit vectors of the pool (rows are tracks),
+``mix`` one :class:`~.dj.fields.Mixable` per row, ``energy`` ``(n,)`` on the 1-10 scale
+(NaN = unknown), ``artist`` one string per row.
+
+Search: a beam search (width ``beam``) over positions. Each partial set is scored by its
+transitions (:func:`.dj.mixing.transition`) plus how close each track's energy sits to
+the curve's target; candidates for the next slot are the ``fanout`` best by that score
+among the tracks that satisfy the constraints (mixable with the last track, artist gap,
+no repeats). Ties break by row, so the same inputs give the same set.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+import numpy as np
+
+from .dj.mixing import relate, transition
+
+CURVES = {
+    "warmup": [3, 3.5, 4, 4.5, 5, 5.5, 6],
+    "peak": [7, 7.5, 8, 8.5, 9, 9, 9, 8.5],
+    "journey": [4, 4.7, 5.4, 6.1, 6.8, 7.5, 8.2, 9, 8.4, 7.8, 7.2],   # peak at 70 %, short release
+    "cooldown": [8, 7.5, 7, 6.5, 6, 5, 4, 3],
+    "flat": [6, 6],
+}
+ENERGY_WEIGHT = 0.5   # how much the curve counts against one transition
+
+
+def curve(spec: str | list[float], n: int) -> np.ndarray:
+    """``(n,)`` energy targets: a named shape or explicit numbers, stretched to ``n``."""
+    points = CURVES[spec] if isinstance(spec, str) else [float(v) for v in spec]
+    if len(points) == 1:
+        return np.full(n, points[0])
+    x = np.linspace(0, 1, len(points))
+    return np.interp(np.linspace(0, 1, n), x, points)
+
+
+def parse_curve(text: str) -> str | list[float]:
+    if text in CURVES:
+        return text
+    try:
+        values = [float(v) for v in text.split(",")]
+    except ValueError:
+        raise ValueError(f"--curve: one of {', '.join(CURVES)}, or numbers like 4,5,6,7,8") from None
+    if not values or not all(1 <= v <= 10 for v in values):
+        raise ValueError("--curve numbers are energies from 1 to 10")
+    return values
+
+
+@dataclass
+class Step:
+    row: int
+    target: float
+    transition: float | None = None   # score of the transition INTO this track
+    relation: object = None
+    runner_up: int | None = None      # the best alternative for this slot
+    runner_up_score: float | None = None
+
+
+@dataclass
+class Built:
+    steps: list[Step]
+    score: float
+    complete: bool
+    blocked: dict[str, int] = field(default_factory=dict)  # constraint -> candidates it cut
+
+
+@dataclass(frozen=True)
+class Rules:
+    bpm_range: float = 6.0
+    key_mode: str = "compatible"
+    artist_gap: int = 3
+    loose: bool = False   # unknown tempo/key allowed, and a best partial set when stuck
+
+
+def _energy_fit(e: float, target: float) -> float:
+    return 0.5 if np.isnan(e) else max(0.0, 1.0 - abs(e - target) / 4.5)
+
+
+def build_set(X: np.ndarray, mix: list, energy: np.ndarray, artist: list[str], *, n: int,
+              targets: np.ndarray, rules: Rules, start: list[int] | None = None,
+              end: int | None = None, beam: int = 24, fanout: int = 12,
+              shortlist: int = 200) -> Built:
+    """The best sequence of ``n`` rows the beam finds (see the module docstring).
+    ``start``: rows allowed first (default: any); ``end``: the row that must come last."""
+    energy = np.asarray(energy, np.float64)
+    efit0 = np.array([_energy_fit(e, targets[0]) for e in energy])
+    firsts = start if start else np.argsort(-efit0, kind="stable")[: beam].tolist()
+    beams = [([r], efit0[r] * ENERGY_WEIGHT, []) for r in firsts if r != end]
+    blocked: dict[str, int] = {}
+    best_partial = max(beams, key=lambda b: b[1]) if beams else None
+    for pos in range(1, n):
+        last_slot = pos == n - 1 and end is not None
+        expanded = []
+        for seq, score, info in beams:
+            a = seq[-1]
+            sims = X @ X[a]
+            if last_slot:
+                cand = [end]
+            else:
+                cand = np.argsort(-sims, kind="stable")[: shortlist + len(seq)].tolist()
+            options = []
+            for b in cand:
+                why = _blocked(a, b, seq, mix, artist, rules, end)
+                if why:
+                    blocked[why] = blocked.get(why, 0) + 1
+                    continue
+                rel = relate(mix[a], mix[b])
+                t, _ = transition(float(sims[b]), rel)
+                gain = t + ENERGY_WEIGHT * _energy_fit(energy[b], targets[pos])
+                options.append((gain, b, t, rel))
+            options.sort(key=lambda o: (-o[0], o[1]))
+            for k, (gain, b, t, rel) in enumerate(options[:fanout]):
+                runner = options[k + 1] if k + 1 < len(options) else None
+                expanded.append((seq + [b], score + gain,
+                                 info + [(t, rel, runner[1] if runner else None,
+                                          runner[0] if runner else None)]))
+        if not expanded:
+            return _result(best_partial, targets, complete=False, blocked=blocked)
+        expanded.sort(key=lambda e: (-e[1], e[0]))
+        beams, seen = [], set()
+        for e in expanded:  # one beam entry per (last track, set of tracks): no duplicates
+            key = (e[0][-1], frozenset(e[0]))
+            if key not in seen:
+                seen.add(key)
+                beams.append(e)
+            if len(beams) == beam:
+                break
+        best_partial = beams[0]
+    return _result(beams[0], targets, complete=True, blocked=blocked)
+
+
+def _blocked(a: int, b: int, seq: list[int], mix: list, artist: list[str], rules: Rules,
+             end: int | None) -> str | None:
+    """Which constraint forbids ``b`` after ``a`` (None: allowed)."""
+    if b in seq or (b == end and len(seq) and b != end):
+        return "repeat"
+    if rules.artist_gap and artist[b] and artist[b] in {artist[r] for r in seq[-rules.artist_gap:]}:
+        return "artist gap"
+    ok = relate(mix[a], mix[b]).compatible(bpm_range=rules.bpm_range, key_mode=rules.key_mode)
+    if ok is None:
+        return None if rules.loose else "unknown tempo or key"
+    if not ok:
+        rel = relate(mix[a], mix[b])
+        if rel.tempo is not None and abs(rel.tempo.change) > rules.bpm_range:
+            return "tempo"
+        return None if rules.loose else "key"
+    return None
+
+
+def _result(entry, targets, *, complete: bool, blocked: dict) -> Built:
+    if entry is None:
+        return Built([], 0.0, False, blocked)
+    seq, score, info = entry
+    steps = [Step(seq[0], float(targets[0]))]
+    for i, (t, rel, ru, rus) in enumerate(info, start=1):
+        steps.append(Step(seq[i], float(targets[i]), t, rel, ru, rus))
+    return Built(steps, float(score), complete, blocked)
+
+
+def greedy(X: np.ndarray, mix: list, energy: np.ndarray, artist: list[str], *, n: int,
+           targets: np.ndarray, rules: Rules, start: int) -> Built:
+    """The obvious baseline: always the best next track by transition and curve."""
+    return build_set(X, mix, energy, artist, n=n, targets=targets, rules=rules, start=[start],
+                     beam=1, fanout=1)
+
+
+def path(X: np.ndarray, mix: list, a: int, b: int, *, steps: int, rules: Rules | None = None,
+         ) -> list[int]:
+    """Rows leading from ``a`` to ``b``: waypoints along the great circle between their
+    vectors, the nearest unused track to each (with ``rules``: only tracks mixable with the
+    previous one; the closest mixable one wins). Returns ``[a, ..., b]``."""
+    va, vb = X[a].astype(np.float64), X[b].astype(np.float64)
+    omega = np.arccos(np.clip(va @ vb, -1.0, 1.0))
+    out = [a]
+    for t in np.linspace(0, 1, steps + 2)[1:-1]:
+        if omega < 1e-6:
+            w = va
+        else:
+            w = (np.sin((1 - t) * omega) * va + np.sin(t * omega) * vb) / np.sin(omega)
+        sims = X @ (w / np.linalg.norm(w))
+        for r in np.argsort(-sims, kind="stable"):
+            if r in out or r == b:
+                continue
+            if rules is not None:
+                ok = relate(mix[out[-1]], mix[r]).compatible(bpm_range=rules.bpm_range,
+                                                             key_mode=rules.key_mode)
+                if not ok:
+                    continue
+            out.append(int(r))
+            break
+    return out + [b]
