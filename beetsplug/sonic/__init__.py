@@ -35,6 +35,7 @@ class SonicPlugin(BeetsPlugin):
         "sonic_key": types.STRING,
         "sonic_camelot": types.STRING,
         "sonic_key_conf": types.FLOAT,
+        "sonic_energy": types.FLOAT,
     }
 
     def __init__(self, name: str = "sonic"):

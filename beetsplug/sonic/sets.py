@@ -102,7 +102,9 @@ def build_set(X: np.ndarray, mix: list, energy: np.ndarray, artist: list[str], *
             if last_slot:
                 cand = [end]
             else:
-                cand = np.argsort(-sims, kind="stable")[: shortlist + len(seq)].tolist()
+                k = min(shortlist + len(seq), sims.size)
+                part = np.argpartition(-sims, k - 1)[:k]
+                cand = part[np.lexsort((part, -sims[part]))].tolist()
             options = []
             for b in cand:
                 why = _blocked(a, b, seq, mix, artist, rules, end)

@@ -7,6 +7,6 @@ no maths here. A new command = a module + one line in :data:`REGISTRY`.
 
 from __future__ import annotations
 
-from . import cohesion, embed, graph, similar, vibe
+from . import cohesion, dj_path, dj_set, embed, graph, similar, vibe
 
-REGISTRY = (embed, similar, cohesion, graph, vibe)
+REGISTRY = (embed, similar, cohesion, graph, vibe, dj_set, dj_path)

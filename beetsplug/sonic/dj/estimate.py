@@ -36,9 +36,10 @@ class TempoKey:
     bpm_conf: float
     key: Key | None
     key_conf: float
+    energy: float | None = None
 
     def to_json(self) -> dict:
-        return {"bpm": self.bpm, "bpm_conf": round(self.bpm_conf, 3),
+        return {"bpm": self.bpm, "bpm_conf": round(self.bpm_conf, 3), "energy": self.energy,
                 "key": self.key.name if self.key else None,
                 "camelot": self.key.camelot if self.key else None,
                 "key_conf": round(self.key_conf, 3)}
@@ -135,6 +136,9 @@ def key(y: np.ndarray, sr: int) -> tuple[Key | None, float]:
 
 
 def analyse(y: np.ndarray, sr: int) -> TempoKey:
+    """Tempo, key and energy (dj.energy) of one mono segment."""
+    from .energy import energy
+
     bpm, bconf = tempo(y, sr)
     k, kconf = key(y, sr)
-    return TempoKey(bpm, bconf, k, kconf)
+    return TempoKey(bpm, bconf, k, kconf, energy(y, sr, bpm=bpm))

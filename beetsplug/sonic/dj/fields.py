@@ -2,7 +2,7 @@
 
 Fields written on items (flexible attributes, typed by the plugin):
 ``sonic_bpm`` (one decimal), ``sonic_bpm_conf``, ``sonic_key`` (``A minor``),
-``sonic_camelot`` (``8A``), ``sonic_key_conf``. beets' own ``bpm``/``initial_key`` tags,
+``sonic_camelot`` (``8A``), ``sonic_key_conf``, ``sonic_energy`` (1-10). beets' own ``bpm``/``initial_key`` tags,
 where present and readable, win over the audio estimate in every command.
 """
 
@@ -17,7 +17,8 @@ from . import keys
 
 log = logging.getLogger("beets.sonic")
 
-FIELDS = ("sonic_bpm", "sonic_bpm_conf", "sonic_key", "sonic_camelot", "sonic_key_conf")
+FIELDS = ("sonic_bpm", "sonic_bpm_conf", "sonic_key", "sonic_camelot", "sonic_key_conf",
+          "sonic_energy")
 
 
 def apply(item: Any, dj: dict | None, *, write_tags: bool = False) -> bool:
@@ -30,6 +31,8 @@ def apply(item: Any, dj: dict | None, *, write_tags: bool = False) -> bool:
     if dj.get("bpm"):
         item["sonic_bpm"] = round(float(dj["bpm"]), 1)
         item["sonic_bpm_conf"] = round(float(dj.get("bpm_conf") or 0.0), 3)
+    if dj.get("energy") is not None:
+        item["sonic_energy"] = round(float(dj["energy"]), 1)
     if dj.get("key"):
         k = keys.parse(dj.get("camelot") or dj["key"])
         if k is not None:

@@ -26,8 +26,8 @@ def store_outcome(item: Any, extra: dict | None, *, write_tags: bool) -> bool:
 
 
 def pending(items: Iterable[Any], *, force: bool = False) -> list:
-    """Items without an audio tempo/key estimate yet."""
-    return [it for it in items if force or it.get("sonic_bpm") is None and it.get("sonic_camelot") is None]
+    """Items without an audio tempo/key/energy estimate yet."""
+    return [it for it in items if force or it.get("sonic_energy") is None]
 
 
 def analyse(items: list, *, segment: float, positions: tuple[float, ...], write_tags: bool,
