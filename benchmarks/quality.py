@@ -106,19 +106,25 @@ def pooled(plan: str, models: tuple[str, ...], layer: str, pool: str, norm: str,
         for m in models:
             P = [_patches(f, plan, m, layer) for f in feats]
             blocks.append(R.pool(P, how=pool))
-        X = np.concatenate(blocks, axis=1)
-        V = R.normalise(X, how=norm)
-        if spectral:
-            Sp = np.stack([f["spectral_mid30"] for f in feats])
-            V = R.fuse(V, R.normalise(Sp, how="zscore"), weight=spectral)
+        return _with_spectral(R.normalise(np.concatenate(blocks, axis=1), how=norm), feats, spectral)
+
+    label = name or f"{plan} {'+'.join(m[:3] for m in models)} {layer} {pool} {norm}" + _suffix(spectral, query)
+    return Recipe(label, build, _cost(plan, models, spectral), query)
+
+
+def _with_spectral(V: np.ndarray, feats: list[dict], weight: float) -> np.ndarray:
+    if not weight:
         return V
+    Sp = np.stack([f["spectral_mid30"] for f in feats])
+    return R.fuse(V, R.normalise(Sp, how="zscore"), weight=weight)
 
-    def cost(f):
-        return _plan_cost(f, plan, models) + (float(f["spectral_mid30_s"]) if spectral else 0.0)
 
-    label = name or (f"{plan} {'+'.join(m[:3] for m in models)} {layer} {pool} {norm}"
-                     + (f" +spectral {spectral:g}" if spectral else "") + (f" [{query}]" if query != "cosine" else ""))
-    return Recipe(label, build, cost, query)
+def _cost(plan: str, models: tuple[str, ...], spectral: float):
+    return lambda f: _plan_cost(f, plan, models) + (float(f["spectral_mid30_s"]) if spectral else 0.0)
+
+
+def _suffix(spectral: float, query: str) -> str:
+    return (f" +spectral {spectral:g}" if spectral else "") + (f" [{query}]" if query != "cosine" else "")
 
 
 def lda(plan: str, models: tuple[str, ...], layer: str, *, dims: int, shrink: float,
@@ -126,18 +132,10 @@ def lda(plan: str, models: tuple[str, ...], layer: str, *, dims: int, shrink: fl
     def build(feats):
         P = [np.concatenate([_patches(f, plan, m, layer) for m in models], axis=1) for f in feats]
         proj = R.fit_track_projection(P, dims=dims, shrink=shrink)
-        V = R.apply_track_projection(proj, P)
-        if spectral:
-            Sp = np.stack([f["spectral_mid30"] for f in feats])
-            V = R.fuse(V, R.normalise(Sp, how="zscore"), weight=spectral)
-        return V
+        return _with_spectral(R.apply_track_projection(proj, P), feats, spectral)
 
-    def cost(f):
-        return _plan_cost(f, plan, models) + (float(f["spectral_mid30_s"]) if spectral else 0.0)
-
-    name = (f"{plan} {'+'.join(m[:3] for m in models)} {layer} LDA{dims} a={shrink:g}"
-            + (f" +spectral {spectral:g}" if spectral else "") + (f" [{query}]" if query != "cosine" else ""))
-    return Recipe(name, build, cost, query)
+    name = f"{plan} {'+'.join(m[:3] for m in models)} {layer} LDA{dims} a={shrink:g}" + _suffix(spectral, query)
+    return Recipe(name, build, _cost(plan, models, spectral), query)
 
 
 def shipped() -> Recipe:
