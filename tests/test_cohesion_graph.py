@@ -167,6 +167,7 @@ def test_graph_html_is_self_contained_and_escaped(map_library):
     assert text.count("</script>") == 2  # the data block and the program, nothing injected
 
 
+@pytest.mark.browser
 def test_graph_page_in_chromium(map_library, browser):  # noqa: F811
     beet, out = map_library
     page = Page(browser, out.as_uri())
@@ -223,6 +224,7 @@ def test_graph_page_in_chromium(map_library, browser):  # noqa: F811
         page.close()
 
 
+@pytest.mark.browser
 def test_graph_screenshot_artifact(map_library, browser):  # noqa: F811
     """A fresh page of the demo-style library, saved for a person to look at."""
     _, out = map_library

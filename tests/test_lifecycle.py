@@ -141,6 +141,7 @@ def unembedded(tmp_path, family_audio, copy_of):
     return beet, len(beet.ids())
 
 
+@pytest.mark.slow
 def test_killed_run_resumes_without_redoing_work(unembedded):
     beet, total = unembedded
     proc = beet.popen("embed", "--workers", "1")
@@ -160,6 +161,7 @@ def test_killed_run_resumes_without_redoing_work(unembedded):
     assert status(beet)["embedded"] == total
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("sig", [signal.SIGINT, signal.SIGTERM], ids=["ctrl-c", "sigterm"])
 def test_ctrl_c_keeps_finished_work(unembedded, sig):
     beet, total = unembedded
@@ -228,6 +230,7 @@ def _children(pid: int) -> list[int]:
         return []
 
 
+@pytest.mark.slow
 def test_a_dead_worker_never_hangs_the_run(unembedded):
     """kill -9 one worker (as the OOM killer would): its track is reported, the rest is
     embedded by a fresh pool, the run ends, and the next run picks up the lost track."""
@@ -257,6 +260,7 @@ def test_a_dead_worker_never_hangs_the_run(unembedded):
     assert status(beet)["embedded"] == total
 
 
+@pytest.mark.slow
 def test_two_writers_take_turns_and_leave_consistent_vectors(unembedded):
     """Two `beet embed` at once on a fresh sidecar: no item is computed twice, and every
     stored vector is exactly what the space's final statistics make of its raw output."""
@@ -300,3 +304,33 @@ def test_a_broken_sidecar_never_stops_beets_itself(beet, family_audio, copy_of):
 def test_import_says_what_it_embedded(beet, family_audio, copy_of):
     out = beet("import", copy_of(sorted(family_audio.glob("breaks_*"))[:2])).output
     assert "sonic: embedded 2 new item(s) in " in out
+
+
+def test_hostile_titles_never_add_playlist_entries(beet, family_audio, copy_of, tmp_path):
+    beet("import", copy_of(sorted(family_audio.glob("pads_*"))[:2]))
+    beet("modify", "-y", "title:Pads Study 2", "title=Pads Study 2\n/etc/shadow\n#EXTINF:1,x")
+    m3u = tmp_path / "out.m3u"
+    beet("similar", "-n", "1", "--m3u", str(m3u), "title:Pads Study 1")
+    lines = m3u.read_text().splitlines()
+    assert "/etc/shadow" not in lines and len([x for x in lines if not x.startswith("#")]) == 1
+
+
+def test_nonsense_options_and_values_are_clear_errors_before_work(beet, family_audio, copy_of, tmp_path):
+    beet("import", copy_of(sorted(family_audio.glob("acid_*"))[:2]))
+    checks = [
+        (("similar", "-n", "0", "title:Acid"), "-n/--number must be 1 or more"),
+        (("similar", "--max-per-artist", "0", "title:Acid"), "--max-per-artist must be 1 or more"),
+        (("similar", "--m3u", str(tmp_path / "nowhere" / "x.m3u"), "title:Acid"), "does not exist"),
+        (("graph", "-o", str(tmp_path / "nowhere" / "map.html")), "does not exist"),
+        (("embed", "-w", "-1"), "--workers must be 0"),
+        (("vibe", "--search", ""), "--search needs words"),
+    ]
+    for args, words in checks:
+        res = beet(*args, check=False)
+        assert res.returncode != 0 and words in res.output and "Traceback" not in res.output, args
+    assert "sonic: sonic:" not in beet("similar", "-n", "0", "title:Acid", check=False).output
+    assert not beet("ls", "vibe_source:local").stdout.strip()  # the empty search wrote nothing
+    beet.set(auto="maybe")
+    res = beet("embed", "--status", check=False)
+    assert "Traceback" not in res.output and "must be yes or no" in res.output
+    assert "unknown command" not in res.output

@@ -29,6 +29,10 @@ class Query:
     scores: np.ndarray | None = None  # every library item's similarity, ascending
 
 
+#: below this many library tracks every hit is shown (no "typical" to compare with)
+MIN_FOR_FLOOR = 10
+
+
 @dataclass(frozen=True)
 class Standing:
     """Where a hit stands in the query's similarity distribution over the library."""
@@ -122,4 +126,6 @@ def standing(query: Query, score: float) -> Standing:
     """A hit's rank among all library items for this query, and whether it is a match at
     all: a track no closer than the median library track is not presented as one."""
     better = query.scores.size - np.searchsorted(query.scores, score, side="right")
-    return Standing(100.0 * (better + 1) / max(query.scores.size, 1), score > query.typical)
+    typical_known = query.scores.size >= MIN_FOR_FLOOR  # a median of 3 tracks says nothing
+    return Standing(100.0 * (better + 1) / max(query.scores.size, 1),
+                    score > query.typical or not typical_known)
