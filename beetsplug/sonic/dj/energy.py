@@ -23,12 +23,13 @@ def _ramp(x: float, lo: float, hi: float) -> float:
     return float(np.clip((x - lo) / (hi - lo), 0.0, 1.0))
 
 
-def energy(y: np.ndarray, sr: int, *, bpm: float | None) -> float:
-    """Energy 1-10 of mono ``y`` (one decimal)."""
+def energy(y: np.ndarray, sr: int, *, bpm: float | None,
+           onsets: tuple[np.ndarray, float] | None = None) -> float:
+    """Energy 1-10 of mono ``y`` (one decimal); ``onsets``: its onset envelope, if known."""
     y = np.asarray(y, np.float32)
     if y.size < sr or not np.any(y):
         return 1.0
-    env, fps = onset_envelope(y, sr)
+    env, fps = onsets or onset_envelope(y, sr)
     # an absolute threshold: drum hits reach 30-60 on this envelope, a pad's swells about 5
     peaks = (env[1:-1] > ONSET_MIN) & (env[1:-1] >= env[:-2]) & (env[1:-1] > env[2:])
     density = peaks.sum() / (y.size / sr)

@@ -80,9 +80,11 @@ def _acf(env: np.ndarray) -> np.ndarray | None:
     return acf / acf[0] if acf[0] > 1e-12 else None
 
 
-def tempo(y: np.ndarray, sr: int) -> tuple[float | None, float]:
-    """``(bpm, confidence)`` of mono ``y``; ``(None, 0)`` when nothing pulses."""
-    env, fps = onset_envelope(y, sr)
+def tempo(y: np.ndarray, sr: int, *, onsets: tuple[np.ndarray, float] | None = None
+          ) -> tuple[float | None, float]:
+    """``(bpm, confidence)`` of mono ``y``; ``(None, 0)`` when nothing pulses.
+    ``onsets``: :func:`onset_envelope` of ``y`` when the caller has it already."""
+    env, fps = onsets or onset_envelope(y, sr)
     if env.size < 4 * fps or not np.any(env):
         return None, 0.0
     acf = _acf(env)
@@ -104,7 +106,7 @@ def tempo(y: np.ndarray, sr: int) -> tuple[float | None, float]:
 def chroma(y: np.ndarray, sr: int) -> np.ndarray:
     """``(12,)`` pitch-class profile (C = 0) of mono ``y``, frames weighted equally."""
     n_fft = 8192 if sr > 16000 else 4096
-    S = np.sqrt(_stft_power(y, n_fft, n_fft // 2))
+    S = np.sqrt(_stft_power(y, n_fft, n_fft))
     # spectral peaks only: drums' broadband energy would otherwise colour every pitch class
     peak = np.zeros_like(S)
     local = (S[:, 1:-1] > S[:, :-2]) & (S[:, 1:-1] >= S[:, 2:])
@@ -139,6 +141,7 @@ def analyse(y: np.ndarray, sr: int) -> TempoKey:
     """Tempo, key and energy (dj.energy) of one mono segment."""
     from .energy import energy
 
-    bpm, bconf = tempo(y, sr)
+    onsets = onset_envelope(y, sr)
+    bpm, bconf = tempo(y, sr, onsets=onsets)
     k, kconf = key(y, sr)
-    return TempoKey(bpm, bconf, k, kconf, energy(y, sr, bpm=bpm))
+    return TempoKey(bpm, bconf, k, kconf, energy(y, sr, bpm=bpm, onsets=onsets))
