@@ -24,7 +24,6 @@ from __future__ import annotations
 
 import json
 import os
-import sqlite3
 import threading
 from collections.abc import Iterable, Iterator
 from contextlib import contextmanager
@@ -33,7 +32,7 @@ from typing import Any
 import numpy as np
 
 from ..errors import FatalError
-from .connection import connect
+from .connection import connect, is_sqlite_error, sqlite_errors, writer_lock
 from .matrixfile import read_matrix, write_matrix
 from .migrations import MIGRATIONS
 from .records import (
@@ -41,8 +40,10 @@ from .records import (
     Space,
     SpaceSpec,
     _blob,
+    _chunks,
     _describe,
     _now,
+    _stack,
     default_path,
     pack_state,
     unpack_state,
@@ -65,7 +66,7 @@ class Store:
             try:
                 self.conn.execute("PRAGMA journal_mode=WAL")
             except Exception as exc:  # a read-only file or folder: reading still works
-                if not _is_sqlite_error(exc) or "readonly" not in str(exc).replace("-", ""):
+                if not is_sqlite_error(exc) or "readonly" not in str(exc).replace("-", ""):
                     raise
             self.conn.execute("PRAGMA synchronous=NORMAL")
             self.conn.execute("PRAGMA foreign_keys=ON")
@@ -107,20 +108,8 @@ class Store:
         with self._lock, self._sqlite_errors(writing=False):
             return self.conn.execute(sql, tuple(args)).fetchall()
 
-    @contextmanager
-    def _sqlite_errors(self, *, writing: bool) -> Iterator[None]:
-        try:
-            yield
-        except Exception as exc:
-            if not _is_sqlite_error(exc):
-                raise
-            if writing:
-                raise FatalError(
-                    f"cannot write the sonic sidecar {self.path}: {exc}. Check that the file and "
-                    "its folder are writable and the disk has room; finished work is kept") from None
-            raise FatalError(
-                f"cannot read the sonic sidecar {self.path}: {exc}. If it is damaged, restore it "
-                "from a backup, or move it aside and run `beet embed` to build a new one") from None
+    def _sqlite_errors(self, *, writing: bool):
+        return sqlite_errors(self.path, writing=writing)
 
     def _migrate(self) -> None:
         version = self._q("PRAGMA user_version")[0][0]
@@ -140,28 +129,9 @@ class Store:
                     version += 1
                     c.execute(f"PRAGMA user_version = {version}")
 
-    @contextmanager
-    def writer_lock(self, *, on_wait=None) -> Iterator[None]:
-        """One writing run at a time per sidecar (``<sidecar>.lock``, an OS file lock that
-        dies with its process). A second writer waits -- calling ``on_wait()`` first --
-        and then plans afresh, so no item is computed twice and statistics are refitted
-        by one process at a time. Readers never take it."""
-        try:
-            import fcntl
-        except ImportError:  # Windows: SQLite's own locking still keeps every write atomic
-            yield
-            return
-        with open(self.path + ".lock", "a+b") as f:
-            try:
-                fcntl.flock(f, fcntl.LOCK_EX | fcntl.LOCK_NB)
-            except BlockingIOError:
-                if on_wait:
-                    on_wait()
-                fcntl.flock(f, fcntl.LOCK_EX)
-            try:
-                yield
-            finally:
-                fcntl.flock(f, fcntl.LOCK_UN)
+    def writer_lock(self, *, on_wait=None):
+        """One writing run at a time per sidecar (see :func:`.connection.writer_lock`)."""
+        return writer_lock(self.path + ".lock", on_wait=on_wait)
 
     @property
     def sidecar_id(self) -> bytes:
@@ -420,19 +390,3 @@ class Store:
         except OSError:
             return ids, X
         return read_matrix(path, gen, space.dims, owner=self.sidecar_id) or (ids, X)
-
-
-def _is_sqlite_error(exc: BaseException) -> bool:
-    """An error of either SQLite driver (the stdlib's, or sqlean's own classes)."""
-    return isinstance(exc, sqlite3.Error) or type(exc).__module__.split(".")[0] in ("sqlite3", "sqlean")
-
-
-def _stack(rows: list[tuple], dims: int) -> tuple[np.ndarray, np.ndarray]:
-    ids = np.fromiter((r[0] for r in rows), dtype=np.int64, count=len(rows))
-    X = np.frombuffer(b"".join(r[1] for r in rows), dtype=np.float32).reshape(len(rows), dims)
-    return ids, X
-
-
-def _chunks(seq: list, size: int) -> Iterator[list]:
-    for i in range(0, len(seq), size):
-        yield seq[i: i + size]
