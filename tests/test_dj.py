@@ -174,7 +174,7 @@ def test_analysis_fills_fields_without_touching_vectors_and_write_tags(tmp_path)
     beet = Beet(tmp_path / "home")
     beet("import", src)
     beet("modify", "-y", "sonic_bpm!", "sonic_camelot!", "sonic_key!", "sonic_bpm_conf!",
-         "sonic_key_conf!")
+         "sonic_key_conf!", "sonic_energy!")
     with beet.store() as store:
         before = store.matrix(store.get_space("spectral"))[1].copy()
     assert "2 to analyse" in beet("embed", "--analysis").stdout

@@ -165,14 +165,14 @@ def analysis(rt, lib, opts, args) -> None:
     from ..dj import run as dj
 
     todo = dj.pending(lib.items(args), force=opts.force)
-    output.line(f"tempo and key: {len(todo)} to analyse")
+    output.line(f"tempo, key and energy: {len(todo)} to analyse")
     if not todo or opts.dry_run:
         return
     with Progress(len(todo), "analyse") as bar:
         done, failed = dj.analyse(todo, segment=rt.settings.segment, positions=rt.settings.positions,
                                   write_tags=rt.settings.write_tags,
                                   on_item=lambda item, err: bar.advance(failed=err is not None))
-    output.line(f"tempo and key: {done} analysed, {len(failed)} failed")
+    output.line(f"tempo, key and energy: {done} analysed, {len(failed)} failed")
     for item, reason in failed[:20]:
         output.line(f"  failed: {output.failure(item.path, reason)}")
 
