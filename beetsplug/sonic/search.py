@@ -65,14 +65,15 @@ def seed_vector(ids: np.ndarray, X: np.ndarray, seed_ids: Iterable[int]) -> Quer
 
 def rank(ids: np.ndarray, X: np.ndarray, q: np.ndarray, *, n: int,
          exclude: Iterable[int] = (), within: Iterable[int] | None = None,
-         max_per_group: int | None = None, group_of: Callable[[int], str] | None = None) -> list[Hit]:
+         max_per_group: int | None = None, group_of: Callable[[int], str] | None = None,
+         scores: np.ndarray | None = None) -> list[Hit]:
     """The ``n`` items most similar to ``q``, best first (exact: every row is scored).
 
     ``exclude``: ids never returned (the seed). ``within``: only these ids are
     candidates. ``max_per_group``/``group_of``: at most that many hits per group
     (e.g. per artist); the list is then filled from further down the ranking.
     """
-    scores = np.asarray(X @ q, dtype=np.float32)
+    scores = np.array(X @ q if scores is None else scores, dtype=np.float32)  # a copy: masked below
     if n <= 0 or ids.size == 0:
         return []
     # rule candidates out by setting their score to -inf (no copies of the score vector)
@@ -112,11 +113,12 @@ def similar(store: Store, space: Space, seed_ids: Iterable[int], *, n: int = 10,
     query = seed_vector(ids, X, seed_ids)
     if query.vector is None:
         return query, []
+    all_scores = np.asarray(X @ query.vector, np.float32)  # computed once for ranking and standing
     hits = rank(ids, X, query.vector, n=n, exclude=query.found + query.missing, within=within,
-                max_per_group=max_per_group, group_of=group_of)
+                max_per_group=max_per_group, group_of=group_of, scores=all_scores)
     others = np.ones(ids.size, bool)
     others[rows_of(ids, query.found)[0]] = False
-    scores = np.asarray(X[others] @ query.vector, np.float32) if others.any() else np.zeros(1, np.float32)
+    scores = all_scores[others] if others.any() else np.zeros(1, np.float32)
     query.library_size, query.typical = int(others.sum()), float(np.median(scores))
     query.scores = np.sort(scores)
     return query, hits

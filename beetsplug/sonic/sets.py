@@ -107,7 +107,9 @@ def build_set(X: np.ndarray, mix: list, energy: np.ndarray, artist: list[str], *
                 cand = part[np.lexsort((part, -sims[part]))].tolist()
             options = []
             for b in cand:
-                why = _blocked(a, b, seq, mix, artist, rules, end)
+                if b == end and not last_slot:
+                    continue  # the --to track is kept for the last slot
+                why = _blocked(a, b, seq, mix, artist, rules)
                 if why:
                     blocked[why] = blocked.get(why, 0) + 1
                     continue
@@ -136,10 +138,9 @@ def build_set(X: np.ndarray, mix: list, energy: np.ndarray, artist: list[str], *
     return _result(beams[0], targets, complete=True, blocked=blocked)
 
 
-def _blocked(a: int, b: int, seq: list[int], mix: list, artist: list[str], rules: Rules,
-             end: int | None) -> str | None:
+def _blocked(a: int, b: int, seq: list[int], mix: list, artist: list[str], rules: Rules) -> str | None:
     """Which constraint forbids ``b`` after ``a`` (None: allowed)."""
-    if b in seq or (b == end and len(seq) and b != end):
+    if b in seq:
         return "repeat"
     if rules.artist_gap and artist[b] and artist[b] in {artist[r] for r in seq[-rules.artist_gap:]}:
         return "artist gap"

@@ -122,8 +122,7 @@ def flag(view, key: str) -> bool:
 def from_config(view, *, library_path: str) -> Settings:
     """Read and check the ``sonic`` view; problems are FatalErrors naming the key."""
     check_keys(view)
-    for key in ("auto",):
-        flag(view, key)
+    flag(view, "auto")
     flag(view["vibe"], "auto")
     try:
         segment = float(view["segment"].get())
