@@ -288,10 +288,13 @@ def test_the_key_never_leaks(tmp_path, fake, family_audio):
     assert "failed 1" in res.output and "REDACTED" in res.output
     cfg = beet("config").stdout
     assert KEY not in res.output and KEY not in cfg and "REDACTED" in cfg
-    assert KEY.encode() not in beet.sidecar.read_bytes()
-    for extra in beet.sidecar.parent.glob("library.sonic.db*"):
-        if extra.is_file():
-            assert KEY.encode() not in extra.read_bytes()
+    beet("embed")  # the failed track, then a search that writes the matrix cache
+    assert beet("similar", "-n", "1", "title:Acid Study 1").stdout.count("\n") == 2
+    files = [p for p in beet.sidecar.parent.rglob("*")
+             if p.is_file() and "music" not in p.parts and p.name != "config.yaml"]  # the key's home
+    assert any("-cache" in str(p) for p in files) and beet.sidecar in files
+    for f in files:  # sidecar, its WAL and cache, the library, the import log
+        assert KEY.encode() not in f.read_bytes(), f
 
 
 def test_hosted_import_waits_for_the_end_of_the_import(tmp_path, fake, family_audio):

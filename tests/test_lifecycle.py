@@ -243,7 +243,7 @@ def test_a_dead_worker_never_hangs_the_run(unembedded):
                 cmd = f.read()
         except OSError:
             return False
-        return b"spawn_main" in cmd and b"resource_tracker" not in cmd
+        return b"spawn_main" in cmd  # not the resource tracker
 
     # killed as soon as it exists: its pool has tasks in flight from the start, so the
     # kill always lands mid-run, however fast or loaded the machine is

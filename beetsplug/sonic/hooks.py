@@ -18,6 +18,12 @@ def _log_failures(rt: Runtime, report: indexer.Report) -> None:
         rt.log.warning("could not embed {}", output.failure(path, reason))
 
 
+def _import_error(rt: Runtime, what: str, exc: FatalError, count: int) -> None:
+    """A problem that stops the import stage is said once per import, not once per task."""
+    rt.import_tally[3] += count
+    rt.warn_once(exc, f"{what}: {exc}")
+
+
 def embed_imported(rt: Runtime, items: list) -> None:
     """The import stage: embed a task's new items; a bad file never stops the import.
 
@@ -38,9 +44,12 @@ def embed_imported(rt: Runtime, items: list) -> None:
             on_outcome=lambda out: store_outcome(by_id.get(out.item_id), out.extra,
                                                  write_tags=rt.settings.write_tags))
     except FatalError as exc:
-        rt.log.error("not embedding imported items: {}", exc)
+        _import_error(rt, "not embedding imported items", exc, len(items))
         return
     _log_failures(rt, report)
+    if report.fatal:
+        _import_error(rt, "not embedding imported items", report.fatal,
+                      report.planned - report.embedded - len(report.failed))
     rt.import_tally[0] += report.embedded
     rt.import_tally[1] += len(report.failed)
     rt.import_tally[2] += report.seconds
@@ -62,17 +71,20 @@ def vibe_imported(rt: Runtime, items: list) -> None:
             if r.error:
                 rt.log.info("no vibe for {}: {}", displayable_path(r.item.path), r.error)
     except FatalError as exc:
-        rt.log.error("no vibes for imported items: {}", exc)
+        _import_error(rt, "no vibes for imported items", exc, 0)
 
 
 def finish_import(rt: Runtime, lib) -> None:
     """After ``beet import``: say what the import stage embedded, then embed (and assess)
     what hosted services were handed during the import."""
-    embedded, failed, seconds = rt.import_tally
+    embedded, failed, seconds, skipped = rt.import_tally
     if embedded or failed:
         output.line(f"sonic: embedded {embedded} new item(s) in {seconds:.1f} s"
                     + (f", {failed} failed (reasons: `beet embed --status`)" if failed else ""))
-        rt.import_tally = [0, 0, 0.0]
+    if skipped:
+        output.line(f"sonic: {skipped} new item(s) not embedded (see above): `beet embed` "
+                    "catches up once that is fixed")
+    rt.import_tally = [0, 0, 0.0, 0]
     if rt.deferred_vibes:
         from .vibe.run import run
 
@@ -124,7 +136,7 @@ def forget_item(rt: Runtime, item) -> None:
     try:
         rt.store.delete_items([item.id])
     except FatalError as exc:  # never abort `beet rm`: `beet embed --prune` cleans up later
-        rt.log.warning("could not remove vectors of item {} ({}); `beet embed --prune` will", item.id, exc)
+        rt.warn_once(exc, f"could not remove vectors of removed items ({exc}); `beet embed --prune` will")
 
 
 def follow_file(rt: Runtime, item, source: bytes | None, destination: bytes, *,
@@ -138,7 +150,7 @@ def follow_file(rt: Runtime, item, source: bytes | None, destination: bytes, *,
         rt.store.relocate(item.id, destination, *state, old_path=source,
                           old_mtime=state[0] if same_mtime else None, old_size=state[1])
     except FatalError as exc:
-        rt.log.warning("could not follow {}: {}", displayable_path(destination), exc)
+        rt.warn_once(exc, f"could not follow moved files ({exc}); `beet embed` re-embeds them later")
 
 
 def before_write(rt: Runtime, item, path: bytes) -> None:
@@ -158,4 +170,4 @@ def after_write(rt: Runtime, item, path: bytes) -> None:
         rt.store.relocate(item.id, path, *state, old_path=path, old_mtime=before[0],
                           old_size=before[1])
     except FatalError as exc:
-        rt.log.warning("could not follow {}: {}", displayable_path(path), exc)
+        rt.warn_once(exc, f"could not follow re-tagged files ({exc}); `beet embed` re-embeds them later")

@@ -14,6 +14,7 @@ from __future__ import annotations
 import multiprocessing
 import os
 import signal
+import sys
 import threading
 import time
 import traceback
@@ -85,13 +86,23 @@ class Report:
     interrupted: bool = False
     fatal: FatalError | None = None  # the run stopped early (bad key, daily quota...)
     seconds: float = 0.0
+    repaired: int = 0      # vectors that didn't match their space's state, re-derived
 
 
 _BACKEND: Backend | None = None
 
 
-def _init_worker(name: str, options: dict) -> None:
+def _exit_with_parent(parent: int) -> None:
+    """A worker whose parent died (kill -9, OOM) ends quietly: nothing else would tell it
+    (it holds both ends of the pool's queues, so it never sees EOF)."""
+    while os.getppid() == parent:
+        time.sleep(0.5)
+    os._exit(0)
+
+
+def _init_worker(name: str, options: dict, parent: int) -> None:
     signal.signal(signal.SIGINT, signal.SIG_IGN)  # the parent decides what Ctrl-C means
+    threading.Thread(target=_exit_with_parent, args=(parent,), daemon=True).start()
     global _BACKEND
     _BACKEND = get_backend(name, **options)
 
@@ -235,6 +246,7 @@ def _outcomes(backend: Backend, tasks: list[tuple[int, bytes]], workers: int, op
     yield from _pool_outcomes(backend, tasks, min(workers, len(tasks)), options)
 
 
+_QUIET_TRACKER = "ignore:resource_tracker:UserWarning"
 #: how a task lost with a dead worker is reported (it is tried again on the next run)
 WORKER_DIED = ("a worker process died while this track was in flight (killed, out of memory, "
                "or a crash in a native decoder); it will be tried again")
@@ -246,6 +258,9 @@ def _pool_outcomes(backend: Backend, tasks: list[tuple[int, bytes]], workers: in
     reported as failed (vectors kept, tried again next run) and a new pool takes the
     rest -- the run never hangs."""
     ctx = multiprocessing.get_context("spawn")
+    # if this process is killed, the resource tracker frees the pool's semaphores: quietly
+    if _QUIET_TRACKER not in sys.warnoptions:
+        sys.warnoptions.append(_QUIET_TRACKER)
     todo = deque(tasks)
     strikes = 0  # pools in a row that broke before finishing a single track
     while todo:
@@ -255,7 +270,7 @@ def _pool_outcomes(backend: Backend, tasks: list[tuple[int, bytes]], workers: in
             return
         with _single_threaded_children():
             pool = ProcessPoolExecutor(workers, mp_context=ctx, initializer=_init_worker,
-                                       initargs=(backend.NAME, options))
+                                       initargs=(backend.NAME, options, os.getpid()))
         flight: dict[Future, tuple[int, bytes]] = {}
         broken = finished = False
         try:
@@ -328,7 +343,10 @@ def embed_items(store: Store, space: Space, backend: Backend, items: Sequence[An
         report.fatal = exc
     finally:
         report.seconds = time.monotonic() - start
-        restandardize(store, space, backend)
+        try:  # a refit that can't be written leaves the old, consistent statistics
+            restandardize(store, space, backend)
+        except FatalError as exc:
+            report.fatal = report.fatal or exc
     return report
 
 
@@ -348,6 +366,26 @@ def restandardize(store: Store, space: Space, backend: Backend, *, force: bool =
     store.set_state_and_vectors(space, n=int(ids.size), state=state, ids=ids,
                                 vectors=backend.derive(R, state))
     return True
+
+
+def repair(store: Store, space: Space, backend: Backend) -> int:
+    """Re-derive every vector that isn't what the space's fitted state makes of its raw
+    output (left by writers of versions before the writer lock, or by hand). Checked
+    under the writer lock, once per change made outside a checked run: a run records
+    the generation it leaves behind."""
+    space = store.get_space(space.name) or space
+    if not space.standardize or store.checked_generation(space) == space.generation:
+        return 0
+    ids, R = store.raw_matrix(space)
+    if not ids.size:
+        return 0
+    vids, X = store.matrix(space)
+    expected = backend.derive(R, space.state)
+    bad = np.abs(np.asarray(X)[np.searchsorted(vids, ids)] - expected).max(axis=1) > 1e-4
+    if bad.any():
+        store.set_state_and_vectors(space, n=space.stats_n, state=None, ids=ids[bad],
+                                    vectors=expected[bad])
+    return int(bad.sum())
 
 
 def embed_now(store: Store, space: Space, backend: Backend, items: Iterable[Any], *,
@@ -375,10 +413,13 @@ def embed_now(store: Store, space: Space, backend: Backend, items: Iterable[Any]
         todo, current = planned()
         return Report(planned=len(todo), up_to_date=current)
     with store.writer_lock(on_wait=on_wait):
+        repaired = repair(store, space, backend)
         todo, current = planned()  # planned inside the lock: nothing is computed twice
-        if not todo:
-            return Report(planned=0, up_to_date=current)
-        report = embed_items(store, space, backend, todo, workers=workers, options=options,
-                             on_outcome=on_outcome)
-    report.planned, report.up_to_date = len(todo), current
+        report = Report(planned=0, up_to_date=current)
+        if todo:
+            report = embed_items(store, space, backend, todo, workers=workers, options=options,
+                                 on_outcome=on_outcome)
+        if not report.fatal:
+            store.mark_checked(space)  # what this run wrote is consistent by construction
+    report.planned, report.up_to_date, report.repaired = len(todo), current, repaired
     return report

@@ -21,7 +21,8 @@ class Runtime:
         self.deferred: list[int] = []         # items imported for a hosted backend
         self.deferred_vibes: list[int] = []   # items imported for a hosted vibe analyzer
         self.before_write: dict[int, tuple[float, int] | None] = {}  # file state before a tag write
-        self.import_tally: list = [0, 0, 0.0]  # embedded, failed, seconds during this import
+        self.import_tally: list = [0, 0, 0.0, 0]  # embedded, failed, seconds, skipped: this import
+        self._said: set[str] = set()
 
     @property
     def settings(self) -> Settings:
@@ -52,6 +53,13 @@ class Runtime:
 
     def warn(self, message: str) -> None:
         self.log.warning("{}", message)
+
+    def warn_once(self, cause: Exception, message: str) -> None:
+        """For the import stage and the listeners: one broken sidecar is said once per
+        process, not once per item or per listener."""
+        if str(cause) not in self._said:
+            self._said.add(str(cause))
+            self.warn(message)
 
     def audio_space(self, *, rebuild: bool = False) -> Space:
         """The configured backend's space (created if new; a settings mismatch is an error)."""

@@ -145,6 +145,9 @@ def embed(rt, lib, opts, args) -> None:
         signal.signal(signal.SIGTERM, previous)
         if bar is not None:
             bar.__exit__(None, None, None)
+    if report.repaired:
+        output.line(f"{space.name}: repaired {report.repaired} vector(s) that did not match the "
+                    "space's statistics")
     if opts.dry_run or not report.planned:
         return
     rate = report.embedded / report.seconds if report.seconds else 0.0

@@ -22,6 +22,7 @@ for why this beats both vec0 KNN and reading BLOBs row by row.
 
 from __future__ import annotations
 
+import errno
 import json
 import os
 import threading
@@ -32,7 +33,7 @@ from typing import Any
 import numpy as np
 
 from ..errors import FatalError
-from .connection import connect, is_sqlite_error, sqlite_errors, writer_lock
+from .connection import connect, failure, is_sqlite_error, sqlite_errors, writer_lock
 from .matrixfile import read_matrix, write_matrix
 from .migrations import MIGRATIONS
 from .records import (
@@ -49,6 +50,19 @@ from .records import (
     unpack_state,
 )
 
+
+def _disk_full(folder: str, exc: BaseException) -> bool:
+    """SQLite says "disk is full", or "disk I/O error" where its shared memory couldn't
+    grow: either way, less than a MiB is left."""
+    if "full" in str(exc):
+        return True
+    try:
+        st = os.statvfs(folder)
+    except (OSError, AttributeError):  # Windows has no statvfs
+        return False
+    return st.f_bavail * st.f_frsize < 1 << 20
+
+
 __all__ = ["MIGRATIONS", "Entry", "Space", "SpaceSpec", "Store", "connect", "default_path"]
 
 
@@ -61,24 +75,47 @@ class Store:
         if not os.path.isdir(folder):
             raise FatalError(f"the folder for the sonic sidecar does not exist: {folder}")
         self._lock = threading.RLock()
+        self._full: BaseException | None = None  # opened read-only because the disk is full
+        #: opened read-only: the file or its folder can't be written (a read-only mount,
+        #: permissions). Reading commands work; a write is a one-line error.
+        self.read_only = os.path.exists(path) and not (os.access(path, os.W_OK) and os.access(folder, os.W_OK))
         try:
-            self.conn, self.driver = connect(path, driver=driver)
             try:
-                self.conn.execute("PRAGMA journal_mode=WAL")
-            except Exception as exc:  # a read-only file or folder: reading still works
-                if not is_sqlite_error(exc) or "readonly" not in str(exc).replace("-", ""):
+                self._open(driver)
+            except Exception as exc:
+                # a full disk can't even hold the WAL's shared memory: read what is there
+                if self.read_only or not is_sqlite_error(exc) or not _disk_full(folder, exc):
                     raise
-            self.conn.execute("PRAGMA synchronous=NORMAL")
-            self.conn.execute("PRAGMA foreign_keys=ON")
-            self._migrate()
+                self.read_only, self._full = True, OSError(errno.ENOSPC, os.strerror(errno.ENOSPC))
+                self._open(driver)
         except FatalError:
             raise
         except Exception as exc:  # sqlite3.DatabaseError and kin, from either driver
-            raise FatalError(
-                f"cannot open the sonic sidecar {path}: {exc}. If the file is damaged, restore it from "
-                "a backup, or "
-                "move it aside and run `beet embed` to rebuild it."
-            ) from None
+            raise FatalError(failure(path, exc, "open")) from None
+
+    def _open(self, driver: str | None) -> None:
+        if not self.read_only:
+            self.conn, self.driver = connect(self.path, driver=driver)
+            try:
+                self.conn.execute("PRAGMA journal_mode=WAL")
+            except Exception as exc:  # a file that is read-only after all: keep its mode
+                if not is_sqlite_error(exc) or "readonly" not in str(exc).replace("-", ""):
+                    raise
+            self.conn.execute("PRAGMA synchronous=NORMAL")
+        else:
+            try:
+                self.conn, self.driver = connect(self.path, driver=driver, read_only="ro")
+                self.conn.execute("PRAGMA user_version").fetchone()
+            except Exception as exc:
+                # a WAL file in a folder where its shared memory can't be created: nothing
+                # can change the file there, so SQLite may read it as immutable -- unless
+                # a write-ahead log holds pages the file doesn't (immutable would skip them)
+                wal = self.path + "-wal"
+                if not is_sqlite_error(exc) or (os.path.exists(wal) and os.path.getsize(wal)):
+                    raise
+                self.conn, self.driver = connect(self.path, driver=driver, read_only="immutable")
+        self.conn.execute("PRAGMA foreign_keys=ON")
+        self._migrate()
 
     def close(self) -> None:
         with self._lock:
@@ -109,7 +146,7 @@ class Store:
             return self.conn.execute(sql, tuple(args)).fetchall()
 
     def _sqlite_errors(self, *, writing: bool):
-        return sqlite_errors(self.path, writing=writing)
+        return sqlite_errors(self.path, writing=writing, cause=self._full if writing else None)
 
     def _migrate(self) -> None:
         version = self._q("PRAGMA user_version")[0][0]
@@ -121,6 +158,10 @@ class Store:
                 )
             if version == len(MIGRATIONS):
                 return
+            if self.read_only:
+                raise FatalError(
+                    f"the sonic sidecar {self.path} is read-only and needs an upgrade to schema "
+                    f"{len(MIGRATIONS)}: run `beet embed` once where it can be written")
             with self._tx() as c:
                 # read again under the write lock: another process may have migrated meanwhile
                 version = c.execute("PRAGMA user_version").fetchone()[0]
@@ -310,17 +351,36 @@ class Store:
         """Every item id with an entry in any space."""
         return {r[0] for r in self._q("SELECT DISTINCT item_id FROM entries")}
 
-    def set_state_and_vectors(self, space: Space, *, n: int, state: dict[str, np.ndarray],
+    def set_state_and_vectors(self, space: Space, *, n: int, state: dict[str, np.ndarray] | None,
                               ids: np.ndarray, vectors: np.ndarray) -> None:
-        """A newly fitted library state and the re-derived vectors, in one transaction."""
+        """A newly fitted library state and the re-derived vectors, in one transaction.
+        ``state=None`` keeps the state and rewrites only the given items' vectors."""
         with self._tx() as c:
-            c.execute("UPDATE spaces SET stats_n = ?, state = ?, generation = generation + 1 "
-                      "WHERE id = ?", (n, pack_state(state), space.id))
-            c.execute(f"DELETE FROM {space.table}")
+            if state is None:
+                c.execute("UPDATE spaces SET generation = generation + 1 WHERE id = ?", (space.id,))
+            else:
+                c.execute("UPDATE spaces SET stats_n = ?, state = ?, generation = generation + 1 "
+                          "WHERE id = ?", (n, pack_state(state), space.id))
+                c.execute(f"DELETE FROM {space.table}")
             for iid, v in zip(ids.tolist(), vectors):
                 b = _blob(v)
                 c.execute("UPDATE entries SET vector = ? WHERE space_id = ? AND item_id = ?", (b, space.id, iid))
+                if state is None:
+                    c.execute(f"DELETE FROM {space.table} WHERE item_id = ?", (iid,))
                 c.execute(f"INSERT INTO {space.table} (item_id, embedding) VALUES (?, ?)", (iid, b))
+
+    def checked_generation(self, space: Space) -> int | None:
+        """The space's generation when a writing run last left it consistent."""
+        rows = self._q("SELECT value FROM meta WHERE key = ?", [f"checked:{space.id}"])
+        return int(rows[0][0]) if rows else None
+
+    def mark_checked(self, space: Space) -> None:
+        gen = self._q("SELECT generation FROM spaces WHERE id = ?", [space.id])[0][0]
+        if self.checked_generation(space) == gen:
+            return
+        with self._tx() as c:
+            c.execute("INSERT OR REPLACE INTO meta (key, value) SELECT ?, generation FROM spaces "
+                      "WHERE id = ?", (f"checked:{space.id}", space.id))
 
     # --- reads ---------------------------------------------------------------
 

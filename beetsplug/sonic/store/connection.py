@@ -24,20 +24,30 @@ def _load_vec(conn) -> None:
         conn.enable_load_extension(False)
 
 
-def connect(path: str, *, driver: str | None = None):
+def connect(path: str, *, driver: str | None = None, read_only: str = ""):
     """Open ``path`` with sqlite-vec loaded. Returns ``(connection, driver_name)``.
 
     ``driver``: ``"sqlite3"`` (the standard library, where this Python allows
     loading extensions), ``"sqlean"`` (the bundled SQLite of sqlean.py), or None
     to pick the first that works. ``BEETS_SONIC_SQLITE`` overrides None.
+    ``read_only``: ``"ro"`` opens the file read-only; ``"immutable"`` also tells SQLite
+    that nothing can change it (a read-only folder or filesystem, where a WAL file's
+    shared memory can't be created).
     """
+    target, uri = path, False
+    if read_only:
+        from urllib.parse import quote
+
+        target = "file:" + quote(os.path.abspath(path)) + ("?immutable=1" if read_only == "immutable" else "?mode=ro")
+        uri = True
     driver = driver or os.environ.get("BEETS_SONIC_SQLITE") or None
     if driver not in (None, "sqlite3", "sqlean"):
         raise FatalError(f"unknown SQLite driver {driver!r}: use sqlite3 or sqlean")
     tried = []
     if driver in (None, "sqlite3"):
         if _stdlib_can_load():
-            conn = sqlite3.connect(path, timeout=30, isolation_level=None, check_same_thread=False)
+            conn = sqlite3.connect(target, timeout=30, isolation_level=None, check_same_thread=False,
+                                   uri=uri)
             try:
                 _load_vec(conn)
                 return conn, "sqlite3"
@@ -52,7 +62,8 @@ def connect(path: str, *, driver: str | None = None):
         except ImportError:
             tried.append("sqlean: not installed")
         else:
-            conn = sqlean.connect(path, timeout=30, isolation_level=None, check_same_thread=False)
+            conn = sqlean.connect(target, timeout=30, isolation_level=None, check_same_thread=False,
+                                  uri=uri)
             _load_vec(conn)
             return conn, "sqlean"
     raise FatalError(
@@ -67,21 +78,33 @@ def is_sqlite_error(exc: BaseException) -> bool:
     return isinstance(exc, sqlite3.Error) or type(exc).__module__.split(".")[0] in ("sqlite3", "sqlean")
 
 
+def failure(path: str, exc: BaseException, verb: str) -> str:
+    """One line naming the file, the cause and the fix. Only damage gets the way out
+    (restore, or rebuild): a sidecar that is merely unreachable is never advised away."""
+    text = str(exc)
+    if "full" in text or "No space" in text:
+        return (f"cannot {verb} the sonic sidecar {path}: the disk is full ({text}). Free some "
+                "space and run the command again; finished work is kept")
+    if verb == "write":
+        return (f"cannot write the sonic sidecar {path}: {text}. Check that the file and its "
+                "folder are writable and the disk has room; finished work is kept")
+    if any(w in text for w in ("not a database", "malformed", "corrupt")):
+        return (f"cannot {verb} the sonic sidecar {path}: {text}. The file is damaged: restore "
+                "it from a backup, or move it aside and run `beet embed` to build a new one")
+    return (f"cannot {verb} the sonic sidecar {path}: {text}. Check that the file and its "
+            "folder exist and are readable (and writable, for commands that write)")
+
+
 @contextmanager
-def sqlite_errors(path: str, *, writing: bool) -> Iterator[None]:
-    """SQLite failures (read-only file, full disk, damage) as one-line FatalErrors."""
+def sqlite_errors(path: str, *, writing: bool, cause: BaseException | None = None) -> Iterator[None]:
+    """SQLite failures (read-only file, full disk, damage) as one-line FatalErrors;
+    ``cause``: what is known to be behind them (a full disk found on open)."""
     try:
         yield
     except Exception as exc:
         if not is_sqlite_error(exc):
             raise
-        if writing:
-            raise FatalError(
-                f"cannot write the sonic sidecar {path}: {exc}. Check that the file and "
-                "its folder are writable and the disk has room; finished work is kept") from None
-        raise FatalError(
-            f"cannot read the sonic sidecar {path}: {exc}. If it is damaged, restore it "
-            "from a backup, or move it aside and run `beet embed` to build a new one") from None
+        raise FatalError(failure(path, cause or exc, "write" if writing else "read")) from None
 
 
 @contextmanager
@@ -95,7 +118,11 @@ def writer_lock(lock_path: str, *, on_wait=None) -> Iterator[None]:
     except ImportError:  # Windows: SQLite's own locking still keeps every write atomic
         yield
         return
-    with open(lock_path, "a+b") as f:
+    try:
+        f = open(lock_path, "a+b")
+    except OSError as exc:
+        raise FatalError(failure(lock_path[:-len(".lock")], exc, "write")) from None
+    with f:
         try:
             fcntl.flock(f, fcntl.LOCK_EX | fcntl.LOCK_NB)
         except BlockingIOError:

@@ -23,13 +23,20 @@ def write_matrix(path: str, generation: int, ids: np.ndarray, X: np.ndarray, *, 
     ids_bytes = ids.astype("<i8").tobytes()
     pad = (-(_HEADER + len(ids_bytes))) % 64
     tmp = f"{path}.{uuid.uuid4().hex}.tmp"
-    with open(tmp, "wb") as f:
-        header = _MATRIX_MAGIC + np.array([generation, n, dims], "<i8").tobytes() + owner
-        f.write(header.ljust(_HEADER, b"\0"))
-        f.write(ids_bytes)
-        f.write(b"\0" * pad)
-        f.write(np.ascontiguousarray(X, "<f4").tobytes())
-    os.replace(tmp, path)  # readers keep the old file they mapped
+    try:
+        with open(tmp, "wb") as f:
+            header = _MATRIX_MAGIC + np.array([generation, n, dims], "<i8").tobytes() + owner
+            f.write(header.ljust(_HEADER, b"\0"))
+            f.write(ids_bytes)
+            f.write(b"\0" * pad)
+            f.write(np.ascontiguousarray(X, "<f4").tobytes())
+        os.replace(tmp, path)  # readers keep the old file they mapped
+    except OSError:  # a full disk: no half-written file stays behind
+        try:
+            os.remove(tmp)
+        except OSError:
+            pass
+        raise
 
 
 def read_matrix(path: str, generation: int, dims: int, *, owner: bytes) -> tuple[np.ndarray, np.ndarray] | None:
