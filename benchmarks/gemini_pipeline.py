@@ -14,7 +14,7 @@ sys.path.insert(0, ROOT)
 
 from beetsplug.sonic.backends import get_backend  # noqa: E402
 from beetsplug.sonic.gemini import GeminiSettings  # noqa: E402
-from beetsplug.sonic.indexer import _outcomes  # noqa: E402
+from beetsplug.sonic.runner import outcomes  # noqa: E402
 from tests.fake_gemini import FakeGemini  # noqa: E402
 
 
@@ -26,7 +26,7 @@ def run(paths, *, latency: float, concurrency: int, batch: int, workers: int, se
         backend = get_backend("gemini", segment=segment, positions=(0.5,), gemini=settings)
         tasks = [(i, p.encode()) for i, p in enumerate(paths)]
         t = time.perf_counter()
-        n = sum(1 for out in _outcomes(backend, tasks, workers, {}) if out.error is None)
+        n = sum(1 for out in outcomes(backend, tasks, workers, {}) if out.error is None)
         assert n == len(paths), f"{len(paths) - n} failed"
         return n / (time.perf_counter() - t)
     finally:

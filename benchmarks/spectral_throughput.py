@@ -17,7 +17,7 @@ from _audio import tracks  # noqa: E402
 
 from beetsplug.sonic.audio import load_segments  # noqa: E402
 from beetsplug.sonic.backends import get_backend  # noqa: E402
-from beetsplug.sonic.indexer import _outcomes  # noqa: E402
+from beetsplug.sonic.runner import outcomes  # noqa: E402
 
 
 def per_second(fn, paths) -> float:
@@ -47,7 +47,7 @@ def main() -> None:
     backend = get_backend("spectral", segment=30, positions=(0.5,))
     tasks = [(i, p.encode()) for i, p in enumerate(paths * 3)]
     t = time.perf_counter()
-    n = sum(1 for _ in _outcomes(backend, tasks, len(cores), {"segment": 30, "positions": (0.5,)}))
+    n = sum(1 for _ in outcomes(backend, tasks, len(cores), {"segment": 30, "positions": (0.5,)}))
     rate = n / (time.perf_counter() - t)
     print(f"{len(cores)} worker processes, 30 s x 1 point: {rate:5.1f} tracks/s "
           f"(includes starting the workers)")

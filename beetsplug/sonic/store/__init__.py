@@ -14,15 +14,12 @@ migrations in :data:`MIGRATIONS`):
              and the last error when it failed.
 ``vec_<id>`` a sqlite-vec ``vec0`` table per space, keyed by beets item id.
 
-Bulk reads (``similar``, cohesion, graph) go through a memory-mapped matrix
-file beside the sidecar (``<sidecar>-cache/space-<id>.f32``) that is rebuilt from
-``entries`` whenever its generation lags the space's; see ``docs/performance.md``
-for why this beats both vec0 KNN and reading BLOBs row by row.
+Bulk reads go through a memory-mapped matrix file beside the sidecar
+(:mod:`.matrixfile`); why: ``docs/performance.md``.
 """
 
 from __future__ import annotations
 
-import errno
 import json
 import os
 import threading
@@ -33,7 +30,7 @@ from typing import Any
 import numpy as np
 
 from ..errors import FatalError
-from .connection import connect, failure, is_sqlite_error, sqlite_errors, writer_lock
+from .connection import connect, failure, open_sidecar, sqlite_errors, writer_lock
 from .matrixfile import read_matrix, write_matrix
 from .migrations import MIGRATIONS
 from .records import (
@@ -50,19 +47,6 @@ from .records import (
     unpack_state,
 )
 
-
-def _disk_full(folder: str, exc: BaseException) -> bool:
-    """SQLite says "disk is full", or "disk I/O error" where its shared memory couldn't
-    grow: either way, less than a MiB is left."""
-    if "full" in str(exc):
-        return True
-    try:
-        st = os.statvfs(folder)
-    except (OSError, AttributeError):  # Windows has no statvfs
-        return False
-    return st.f_bavail * st.f_frsize < 1 << 20
-
-
 __all__ = ["MIGRATIONS", "Entry", "Space", "SpaceSpec", "Store", "connect", "default_path"]
 
 
@@ -75,47 +59,14 @@ class Store:
         if not os.path.isdir(folder):
             raise FatalError(f"the folder for the sonic sidecar does not exist: {folder}")
         self._lock = threading.RLock()
-        self._full: BaseException | None = None  # opened read-only because the disk is full
-        #: opened read-only: the file or its folder can't be written (a read-only mount,
-        #: permissions). Reading commands work; a write is a one-line error.
-        self.read_only = os.path.exists(path) and not (os.access(path, os.W_OK) and os.access(folder, os.W_OK))
         try:
-            try:
-                self._open(driver)
-            except Exception as exc:
-                # a full disk can't even hold the WAL's shared memory: read what is there
-                if self.read_only or not is_sqlite_error(exc) or not _disk_full(folder, exc):
-                    raise
-                self.read_only, self._full = True, OSError(errno.ENOSPC, os.strerror(errno.ENOSPC))
-                self._open(driver)
+            self.conn, self.driver, self.read_only, self._full = open_sidecar(path, driver)
+            self.conn.execute("PRAGMA foreign_keys=ON")
+            self._migrate()
         except FatalError:
             raise
         except Exception as exc:  # sqlite3.DatabaseError and kin, from either driver
             raise FatalError(failure(path, exc, "open")) from None
-
-    def _open(self, driver: str | None) -> None:
-        if not self.read_only:
-            self.conn, self.driver = connect(self.path, driver=driver)
-            try:
-                self.conn.execute("PRAGMA journal_mode=WAL")
-            except Exception as exc:  # a file that is read-only after all: keep its mode
-                if not is_sqlite_error(exc) or "readonly" not in str(exc).replace("-", ""):
-                    raise
-            self.conn.execute("PRAGMA synchronous=NORMAL")
-        else:
-            try:
-                self.conn, self.driver = connect(self.path, driver=driver, read_only="ro")
-                self.conn.execute("PRAGMA user_version").fetchone()
-            except Exception as exc:
-                # a WAL file in a folder where its shared memory can't be created: nothing
-                # can change the file there, so SQLite may read it as immutable -- unless
-                # a write-ahead log holds pages the file doesn't (immutable would skip them)
-                wal = self.path + "-wal"
-                if not is_sqlite_error(exc) or (os.path.exists(wal) and os.path.getsize(wal)):
-                    raise
-                self.conn, self.driver = connect(self.path, driver=driver, read_only="immutable")
-        self.conn.execute("PRAGMA foreign_keys=ON")
-        self._migrate()
 
     def close(self) -> None:
         with self._lock:

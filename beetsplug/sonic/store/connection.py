@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import errno
 import os
 import sqlite3
 from collections.abc import Iterator
@@ -71,6 +72,56 @@ def connect(path: str, *, driver: str | None = None, read_only: str = ""):
         + "; ".join(tried)
         + "). Fix: pip install sqlean.py (a SQLite that can load extensions)"
     )
+
+
+def open_sidecar(path: str, driver: str | None):
+    """``(connection, driver, read_only, full)``. Opened read-only where the file or its
+    folder can't be written (a read-only mount, permissions) or the disk is full
+    (``full``: the cause to name when a write is tried): reading commands still work."""
+    folder = os.path.dirname(os.path.abspath(path))
+    if os.path.exists(path) and not (os.access(path, os.W_OK) and os.access(folder, os.W_OK)):
+        return (*_open_read_only(path, driver), True, None)
+    try:
+        conn, driver_used = connect(path, driver=driver)
+        try:
+            conn.execute("PRAGMA journal_mode=WAL")
+        except Exception as exc:  # a file that is read-only after all: keep its mode
+            if not is_sqlite_error(exc) or "readonly" not in str(exc).replace("-", ""):
+                raise
+        conn.execute("PRAGMA synchronous=NORMAL")
+        return conn, driver_used, False, None
+    except Exception as exc:
+        # a full disk can't even hold the WAL's shared memory: read what is there
+        if not (is_sqlite_error(exc) and os.path.exists(path) and _disk_full(folder, exc)):
+            raise
+        return (*_open_read_only(path, driver), True, OSError(errno.ENOSPC, os.strerror(errno.ENOSPC)))
+
+
+def _open_read_only(path: str, driver: str | None):
+    try:
+        conn, driver_used = connect(path, driver=driver, read_only="ro")
+        conn.execute("PRAGMA user_version").fetchone()
+        return conn, driver_used
+    except Exception as exc:
+        # a WAL file in a folder where its shared memory can't be created: nothing can
+        # change the file there, so SQLite may read it as immutable -- unless a
+        # write-ahead log holds pages the file doesn't (immutable would skip them)
+        wal = path + "-wal"
+        if not is_sqlite_error(exc) or (os.path.exists(wal) and os.path.getsize(wal)):
+            raise
+        return connect(path, driver=driver, read_only="immutable")
+
+
+def _disk_full(folder: str, exc: BaseException) -> bool:
+    """SQLite says "disk is full", or "disk I/O error" where its shared memory couldn't
+    grow: either way, less than a MiB is left."""
+    if "full" in str(exc):
+        return True
+    try:
+        st = os.statvfs(folder)
+    except (OSError, AttributeError):  # Windows has no statvfs
+        return False
+    return st.f_bavail * st.f_frsize < 1 << 20
 
 
 def is_sqlite_error(exc: BaseException) -> bool:
