@@ -79,6 +79,31 @@ def test_changed_settings_are_an_error_with_the_fix(small):
     assert small.similar_titles("-n", "1", "title:Acid Study 1") == ["Acid Study 2"]
 
 
+def test_status_still_counts_after_a_settings_change(small):
+    small.set(segment=20)
+    res = small("embed", "--status")
+    assert "segment 30.0 -> 20.0" in res.output and "4 embedded" in res.output
+
+
+def test_a_rebuilt_sidecar_never_answers_from_the_old_cache(small):
+    """Sidecar moved aside (as the damaged-file message advises), settings changed, embed
+    again: the generations count up to the same numbers, and the old cache is not served."""
+    import numpy as np
+
+    small("similar", "title:Acid Study 1")  # writes <sidecar>-cache/space-1.f32
+    assert list((small.home / "library.sonic.db-cache").iterdir())
+    small.sidecar.rename(small.home / "aside.db")
+    small.set(segment=20)
+    small("embed")
+    hit = json.loads(small("similar", "--json", "-n", "1", "title:Acid Study 1").stdout.splitlines()[0])
+    ids = small.ids()
+    with small.store() as store:
+        _, vids, X = store._vectors_from_db(store.get_space("spectral").id)
+    row = {int(i): k for k, i in enumerate(vids)}
+    expected = float(X[row[ids["Acid Study 1"]]] @ X[row[hit["id"]]])
+    assert abs(hit["score"] - expected) < 1e-3
+
+
 def test_bad_config_values_are_named(small):
     small.set(positions=[0.5, 1.5])
     res = small("embed", check=False)
@@ -322,6 +347,8 @@ def test_nonsense_options_and_values_are_clear_errors_before_work(beet, family_a
         (("similar", "--max-per-artist", "0", "title:Acid"), "--max-per-artist must be 1 or more"),
         (("similar", "--m3u", str(tmp_path / "nowhere" / "x.m3u"), "title:Acid"), "does not exist"),
         (("graph", "-o", str(tmp_path / "nowhere" / "map.html")), "does not exist"),
+        (("cohesion", "--m3u", str(tmp_path / "nowhere" / "x.m3u"), "title:Acid"), "does not exist"),
+        (("embed", "--export", str(tmp_path / "nowhere" / "v.npz")), "does not exist"),
         (("embed", "-w", "-1"), "--workers must be 0"),
         (("vibe", "--search", ""), "--search needs words"),
     ]
