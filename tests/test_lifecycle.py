@@ -88,7 +88,6 @@ def test_status_still_counts_after_a_settings_change(small):
 def test_a_rebuilt_sidecar_never_answers_from_the_old_cache(small):
     """Sidecar moved aside (as the damaged-file message advises), settings changed, embed
     again: the generations count up to the same numbers, and the old cache is not served."""
-    import numpy as np
 
     small("similar", "title:Acid Study 1")  # writes <sidecar>-cache/space-1.f32
     assert list((small.home / "library.sonic.db-cache").iterdir())

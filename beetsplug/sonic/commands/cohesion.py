@@ -7,7 +7,7 @@ from beets import ui
 
 from .. import cohesion, output, search
 from ..errors import FatalError
-from ..playlist import check_writable, write_m3u
+from ..playlist import M3UTarget, check_writable
 from .common import add_playlist_option, query_items
 
 FORMAT = "$sonic_fit  $sonic_scaled  $sonic_bar  $artist - $title"
@@ -45,9 +45,9 @@ def _check_outputs(opts) -> None:
     """Every output problem is reported before any work."""
     if opts.worst < 1:
         raise FatalError("--worst must be 1 or more")
-    for path in (opts.m3u, opts.heatmap):
-        if path:
-            check_writable(path)
+    opts.m3u = M3UTarget.of(opts.m3u) if opts.m3u else None
+    if opts.heatmap:
+        check_writable(opts.heatmap)
     if opts.heatmap:
         try:
             import matplotlib  # noqa: F401
@@ -91,7 +91,7 @@ def run(rt, lib, opts, args) -> None:
             rt.log.info("wrote the heatmap to {}", opts.heatmap)
     if opts.m3u:
         rows = result.order if result.order is not None else range(len(set_items))
-        write_m3u(opts.m3u, [set_items[i] for i in rows])
+        opts.m3u.write([set_items[i] for i in rows])
 
 
 def _print(rt, lib, opts, result, set_items, by_id, space_name) -> None:

@@ -14,19 +14,24 @@ def add_playlist_option(cmd: ui.Subcommand, help_text: str) -> None:
                                "playlist_dir), in its order")
 
 
-def query_items(rt, lib, opts, args, *, at_least: int = 1, what: str = "") -> list:
-    """The items a command works on: ``--playlist``'s tracks, or the query's."""
-    if opts.playlist:
+def items(rt, lib, opts, args) -> list:
+    """The items a command works on: ``--playlist``'s tracks in its order, or the query's
+    (``playlist:NAME`` terms resolved here when beets' own query misses them)."""
+    if getattr(opts, "playlist", None):
         if args:
             raise FatalError("give either --playlist or a query, not both")
-        items, absent = playlist.items_of(lib, opts.playlist)
+        found, absent = playlist.items_of(lib, opts.playlist)
         if absent:
-            output.line(f"note: {absent} of {len(items) + absent} playlist entries are not in the library")
-    else:
-        items = list(lib.items(args))
-    if len(items) < at_least:
+            output.line(f"note: {absent} of {len(found) + absent} playlist entries are not in the library")
+        return found
+    return playlist.matching(lib, args, rt.log)
+
+
+def query_items(rt, lib, opts, args, *, at_least: int = 1, what: str = "") -> list:
+    """:func:`items`, and an error naming the query when fewer than ``at_least`` match."""
+    found = items(rt, lib, opts, args)
+    if len(found) < at_least:
+        asked = " ".join(args) or getattr(opts, "playlist", None) or "the query"
         need = what or ("at least one track" if at_least == 1 else f"at least {at_least} tracks")
-        raise FatalError(f"{need}; {len(items)} match {' '.join(args) or opts.playlist or 'the query'!r}"
-                         if len(items) else
-                         f"no items match {' '.join(args) or opts.playlist or 'the query'!r}")
-    return items
+        raise FatalError(f"{need}; {len(found)} match {asked!r}" if found else f"no items match {asked!r}")
+    return found

@@ -16,6 +16,7 @@ from ..errors import FatalError
 from ..playlist import check_writable
 from ..progress import Progress
 from ..spaces import named
+from . import common
 
 
 def make() -> ui.Subcommand:
@@ -49,6 +50,7 @@ def make() -> ui.Subcommand:
     cmd.parser.add_option("--analysis", action="store_true",
                           help="fill tempo and key (sonic_bpm, sonic_camelot, ...) for items that "
                                "lack them, without recomputing vectors (with --force: all)")
+    common.add_playlist_option(cmd, "the tracks of an M3U playlist")
     return cmd
 
 
@@ -70,7 +72,7 @@ def prune(rt, lib, opts, args) -> None:
 
 
 def status(rt, lib, opts, args) -> None:
-    items = list(lib.items(args))
+    items = common.items(rt, lib, opts, args)
     library_ids = {item.id for item in lib.items()}
     try:
         rt.audio_space()  # the configured backend's space is always listed, if only as missing
@@ -92,7 +94,7 @@ def status(rt, lib, opts, args) -> None:
 def export(rt, lib, opts, args) -> None:
     path = check_writable(opts.export)
     space = rt.read_space(opts.space)
-    doc = library_ops.export(rt.store, space, lib.items(args),
+    doc = library_ops.export(rt.store, space, common.items(rt, lib, opts, args),
                              path_of=lambda item: displayable_path(item.path))
     with open(path, "w", encoding="utf-8") as f:
         json.dump(doc, f, ensure_ascii=False)
@@ -135,7 +137,7 @@ def embed(rt, lib, opts, args) -> None:
 
     previous = signal.signal(signal.SIGTERM, terminated)
     try:
-        report = indexer.embed_now(rt.store, space, rt.backend, lib.items(args), force=opts.force,
+        report = indexer.embed_now(rt.store, space, rt.backend, common.items(rt, lib, opts, args), force=opts.force,
                                    limit=opts.limit, dry_run=opts.dry_run, workers=workers,
                                    options=rt.settings.backend_options(), on_plan=on_plan,
                                    on_outcome=on_outcome,
@@ -167,7 +169,7 @@ def embed(rt, lib, opts, args) -> None:
 def analysis(rt, lib, opts, args) -> None:
     from ..dj import run as dj
 
-    todo = dj.pending(lib.items(args), force=opts.force)
+    todo = dj.pending(common.items(rt, lib, opts, args), force=opts.force)
     output.line(f"tempo, key and energy: {len(todo)} to analyse")
     if not todo or opts.dry_run:
         return

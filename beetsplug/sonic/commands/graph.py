@@ -9,6 +9,7 @@ from .. import graph, output
 from ..errors import FatalError
 from ..library_ops import query_rows
 from ..playlist import check_writable
+from . import common
 
 
 def make() -> ui.Subcommand:
@@ -23,6 +24,7 @@ def make() -> ui.Subcommand:
     cmd.parser.add_option("--color-by", metavar="FIELD", help="also offer colouring by a beets field, e.g. genre")
     cmd.parser.add_option("--space", metavar="NAME", help="map another space (e.g. vibe)")
     cmd.parser.add_option("--open", action="store_true", help="open the page in a browser")
+    common.add_playlist_option(cmd, "map the tracks of an M3U playlist")
     return cmd
 
 
@@ -32,7 +34,7 @@ def run(rt, lib, opts, args) -> None:
     out = check_writable(opts.output)
     space = rt.read_space(opts.space)
     ids, X = rt.store.matrix(space)
-    rows, by_id = query_rows(ids, lib.items(args))
+    rows, by_id = query_rows(ids, common.items(rt, lib, opts, args))
     if len(rows) < 2:
         raise FatalError(f"{len(rows)} matching track(s) have a vector in the {space.name} space; "
                          "a map needs two or more (run `beet embed`)")

@@ -8,7 +8,8 @@ from beets import ui
 from .. import output, sets
 from ..errors import FatalError
 from ..library_ops import query_rows
-from ..playlist import check_writable, write_m3u
+from ..playlist import M3UTarget, matching
+from . import common
 
 FORMAT = "$sonic_pos  $sonic_energy_shown  $sonic_bpm_shown  $sonic_camelot_shown  $sonic_step  $artist - $title"
 
@@ -16,7 +17,8 @@ FORMAT = "$sonic_pos  $sonic_energy_shown  $sonic_bpm_shown  $sonic_camelot_show
 def _common(cmd: ui.Subcommand) -> None:
     cmd.parser.add_format_option(target="item")
     cmd.parser.add_option("--json", action="store_true", help="one JSON object per track")
-    cmd.parser.add_option("--m3u", metavar="FILE", help="also write the set as an M3U playlist")
+    cmd.parser.add_option("--m3u", metavar="FILE", help="also write the set as an M3U playlist (a bare "
+                          "NAME goes into the playlist plugin's playlist_dir)")
     cmd.parser.add_option("--bpm-range", type="float", default=6.0, metavar="PCT",
                           help="largest tempo change between neighbours, percent (default 6)")
     cmd.parser.add_option("--key", choices=("any", "compatible", "same"), default="compatible",
@@ -24,6 +26,7 @@ def _common(cmd: ui.Subcommand) -> None:
     cmd.parser.add_option("--loose", action="store_true",
                           help="allow unknown tempo/key and clashing keys; when stuck, the best "
                                "partial set")
+    common.add_playlist_option(cmd, "take the pool from an M3U playlist")
 
 
 def make_set() -> ui.Subcommand:
@@ -53,15 +56,17 @@ def make_path() -> ui.Subcommand:
     cmd.parser.add_option("--steps", type="int", default=6, help="tracks between A and B (default 6)")
     cmd.parser.add_option("--mix", action="store_true", help="every transition must be mixable")
     _common(cmd)
+    cmd.parser.get_option("--playlist").help = ("take the steps from an M3U playlist (a path, or a name "
+                                                "in the playlist plugin's playlist_dir)")
     return cmd
 
 
-def _pool(rt, lib, query):
+def _pool(rt, pool: list):
     from ..dj.fields import mixable
 
     space = rt.read_space(None)
     ids, X = rt.store.matrix(space)
-    rows, by_id = query_rows(ids, lib.items(query))
+    rows, by_id = query_rows(ids, pool)
     if len(rows) < 2:
         raise FatalError(f"{len(rows)} track(s) of the pool have a vector: run `beet embed`")
     items = [by_id[int(ids[r])] for r in rows]
@@ -97,7 +102,7 @@ def _print(rt, opts, items, steps_rows, targets=None, built=None, mixables=None,
             output.line(f"      over {output.name(items[step.runner_up])} "
                         f"(score {step.runner_up_score:.2f} vs the pick's better fit)")
     if opts.m3u:
-        write_m3u(opts.m3u, chosen)
+        opts.m3u.write(chosen)
 
 
 def run_set(rt, lib, opts, args) -> None:
@@ -107,12 +112,13 @@ def run_set(rt, lib, opts, args) -> None:
         shape = sets.parse_curve(opts.curve)
     except ValueError as exc:
         raise FatalError(str(exc)) from None
-    if opts.m3u:
-        check_writable(opts.m3u)
-    items, X, mix, energy = _pool(rt, lib, args)
+    opts.m3u = M3UTarget.of(opts.m3u) if opts.m3u else None
+    items, X, mix, energy = _pool(rt, common.items(rt, lib, opts, args))
     row_of = {it.id: i for i, it in enumerate(items)}
-    start = [row_of[it.id] for it in lib.items(opts.start) if it.id in row_of] if opts.start else None
-    end = next((row_of[it.id] for it in lib.items(opts.end) if it.id in row_of), None) if opts.end else None
+    start = ([row_of[it.id] for it in matching(lib, opts.start, rt.log) if it.id in row_of]
+             if opts.start else None)
+    end = (next((row_of[it.id] for it in matching(lib, opts.end, rt.log) if it.id in row_of), None)
+           if opts.end else None)
     if opts.start and not start:
         raise FatalError(f"no track of the pool matches --from {opts.start!r}")
     if opts.end and end is None:
@@ -140,14 +146,22 @@ def run_path(rt, lib, opts, args) -> None:
         raise FatalError('give two queries: beet path "title:Start" "title:End"')
     if opts.steps < 1:
         raise FatalError("--steps must be 1 or more")
-    items, X, mix, energy = _pool(rt, lib, [])
-    row_of = {it.id: i for i, it in enumerate(items)}
+    opts.m3u = M3UTarget.of(opts.m3u) if opts.m3u else None
     ends = []
     for q in args:
-        match = next((row_of[it.id] for it in lib.items(q) if it.id in row_of), None)
-        if match is None:
-            raise FatalError(f"no embedded track matches {q!r}")
-        ends.append(match)
+        found = matching(lib, q, rt.log)
+        if not found:
+            raise FatalError(f"no track matches {q!r}")
+        ends.append(found[0])
+    # the steps come from the playlist (--playlist) or the whole library
+    pool = common.items(rt, lib, opts, []) if opts.playlist else list(lib.items())
+    pool += [e for e in ends if e.id not in {it.id for it in pool}]
+    items, X, mix, energy = _pool(rt, pool)
+    row_of = {it.id: i for i, it in enumerate(items)}
+    missing = [q for q, e in zip(args, ends) if e.id not in row_of]
+    if missing:
+        raise FatalError(f"the track matching {missing[0]!r} has no vector yet: run `beet embed`")
+    ends = [row_of[e.id] for e in ends]
     rules = sets.Rules(opts.bpm_range, opts.key, 0, opts.loose) if opts.mix else None
     rows = sets.path(X, mix, ends[0], ends[1], steps=opts.steps, rules=rules)
     _print(rt, opts, items, rows, mixables=mix, energy=energy)

@@ -6,7 +6,7 @@ from beets import ui
 
 from .. import output, search
 from ..errors import FatalError
-from ..playlist import check_writable, write_m3u
+from ..playlist import M3UTarget, matching
 from .common import add_playlist_option, query_items
 
 
@@ -23,7 +23,8 @@ def make() -> ui.Subcommand:
                           help="only consider items matching this beets query, e.g. 'bpm:120..130'")
     cmd.parser.add_option("--max-per-artist", type="int", metavar="N",
                           help="at most N results by the same artist")
-    cmd.parser.add_option("--m3u", metavar="FILE", help="also write the result as an M3U playlist")
+    cmd.parser.add_option("--m3u", metavar="FILE", help="also write the result as an M3U playlist (a bare NAME goes into the "
+                               "playlist plugin's playlist_dir)")
     cmd.parser.add_option("--space", metavar="NAME",
                           help="search another space (e.g. vibe); default: the configured backend's")
     cmd.parser.add_option("--tags", action="store_true",
@@ -71,10 +72,10 @@ def run(rt, lib, opts, args) -> None:
         raise FatalError(f"-n/--number must be 1 or more, not {opts.number}")
     if opts.max_per_artist is not None and opts.max_per_artist < 1:
         raise FatalError("--max-per-artist must be 1 or more")
-    m3u = check_writable(opts.m3u) if opts.m3u else None
+    m3u = M3UTarget.of(opts.m3u) if opts.m3u else None
     seeds = query_items(rt, lib, opts, args)
     space = rt.read_space(opts.space)
-    within = [item.id for item in lib.items(opts.within)] if opts.within else None
+    within = [item.id for item in matching(lib, opts.within, rt.log)] if opts.within else None
     artists: dict[int, str] = {}
 
     def artist_of(item_id: int) -> str:
@@ -131,8 +132,8 @@ def run(rt, lib, opts, args) -> None:
     if not items and not below:
         output.line("no other items to compare with" + (" within that query" if within is not None else ""))
     if m3u:
-        write_m3u(m3u, items)
-        rt.log.info("wrote {} tracks to {}", len(items), m3u)
+        m3u.write(items)
+        rt.log.info("wrote {} tracks to {}", len(items), m3u.path)
 
 
 def _print_mixes(rt, lib, opts, seeds, hits, m3u) -> None:
@@ -180,4 +181,4 @@ def _print_mixes(rt, lib, opts, seeds, hits, m3u) -> None:
         output.line(f"no track within {opts.bpm_range:g}% and a {opts.key} key: try --bpm-range 8, "
                     "--key any, or --loose")
     if m3u:
-        write_m3u(m3u, [items[h.item_id] for h in mixes])
+        m3u.write([items[h.item_id] for h in mixes])

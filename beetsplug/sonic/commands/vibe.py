@@ -8,6 +8,7 @@ from beets.util import displayable_path
 from .. import output
 from ..errors import FatalError
 from ..progress import Progress
+from . import common
 
 
 def make() -> ui.Subcommand:
@@ -32,6 +33,7 @@ def make() -> ui.Subcommand:
                           help="list tracks whose audio neighbours and vibe neighbours disagree most")
     cmd.parser.add_option("-n", "--number", type="int", default=10,
                           help="with --search / --discrepancy: how many to list (default 10)")
+    common.add_playlist_option(cmd, "the tracks of an M3U playlist")
     return cmd
 
 
@@ -50,9 +52,7 @@ def assess(rt, lib, opts, args) -> None:
             "drop every stored vibe vector and assess again? (y/n)", require=True):
         raise FatalError("nothing changed")
     v = rt.vibes(rebuild=opts.rebuild)
-    items = list(lib.items(args))
-    if not items:
-        raise FatalError(f"no items match {' '.join(args) or 'the query'!r}")
+    items = common.query_items(rt, lib, opts, args)
     todo = vr.pending(v, items, force=opts.force or opts.pretend or opts.rebuild)
     output.line(f"vibe ({v.analyzer}): {len(todo)} to assess, {len(items) - len(todo)} already have one")
     fmt = opts.format or rt.settings.vibe_format
@@ -100,7 +100,7 @@ def search(rt, lib, opts, args) -> None:
     v = rt.vibes()
     if rt.store.count(v.space) == 0:
         raise FatalError("no vibes yet: run `beet vibe` first")
-    within = [it.id for it in lib.items(args)] if args else None
+    within = [it.id for it in common.items(rt, lib, opts, args)] if args or opts.playlist else None
     hits, unknown = vr.search_words(v, opts.search, n=opts.number, within=within)
     if unknown:
         output.line(f"not in the vibe vocabulary (ignored): {', '.join(unknown)}")
@@ -121,7 +121,7 @@ def discrepancy(rt, lib, opts, args) -> None:
     _check_listing(opts)
     v = rt.vibes()
     audio = rt.read_space(None)
-    only = {it.id for it in lib.items(args)} if args else None
+    only = {it.id for it in common.items(rt, lib, opts, args)} if args or opts.playlist else None
     rows = vr.discrepancy(rt.store.matrix(audio), rt.store.matrix(v.space), only=only)
     if not rows:
         raise FatalError("too few tracks with both an audio vector and a vibe: run `beet embed` "
