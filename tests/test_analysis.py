@@ -32,8 +32,10 @@ def test_planted_outlier_has_lowest_fit():
     X[5] = rng.standard_normal(16)
     f = A.fit(X)
     assert int(np.argmin(f)) == 5
-    s = A.scaled(f)
-    assert s[5] == 0.0 and s.max() == 1.0
+    fit, top, spread = A.loo_standing(X, rng.standard_normal((40, 16)))
+    assert int(np.argmax(top)) == 5 and top[5] > 10 and (np.delete(top, 5) == 0).all()
+    assert spread.shape == (8,) and (spread > 0).all()
+    assert int(np.argmin(fit)) == 5
 
 
 def test_standardizer_learns_mean_and_scale():

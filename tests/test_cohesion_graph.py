@@ -23,14 +23,24 @@ def fit_lines(out: str) -> list[str]:
     return [line for line in out.splitlines() if "%" in line and " - " in line]
 
 
-def test_planted_outlier_is_listed_first(family_library):
+def test_planted_outlier_is_flagged_and_a_tight_set_is_not(family_library):
     res = family_library("cohesion", "title:Acid Study", ",", "title:Pads Study 3")
-    first_line, *rest = res.stdout.splitlines()
+    first_line, flagged, *rest = res.stdout.splitlines()
     assert first_line.startswith("cohesion ") and "random 6-track sets" in first_line
+    assert flagged == "1 track(s) don't belong"
     lines = fit_lines(res.stdout)
-    assert len(lines) == 6
-    assert lines[0].endswith("Pads Study 3") and "  0%" in lines[0]
-    assert "100%" in lines[-1]
+    assert len(lines) == 6 and "BPM" in lines[0]  # tempo and key in the listing
+    assert lines[0].endswith("Pads Study 3   <- doesn't belong")
+    assert not any("doesn't belong" in line for line in lines[1:])
+    # a tight set: no flag, and its worst member still shows a full-ish bar, not 0%
+    tight = family_library("cohesion", "title:Acid Study").stdout
+    assert "no track stands out" in tight and "doesn't belong" not in tight
+    data = json.loads(family_library("cohesion", "--json", "title:Acid Study").stdout)
+    assert [t["outlier"] for t in data["tracks"]] == [False] * 5
+    assert all(t["top_percent"] < 25 and t["bpm"] and t["camelot"] for t in data["tracks"])
+    pair = json.loads(family_library("cohesion", "--json", "title:Pads Study 1", ",",
+                                     "title:Pads Study 2").stdout)
+    assert [t["outlier"] for t in pair["tracks"]] == [False, False]
 
 
 def test_family_set_beats_random_sets(family_library):
@@ -38,7 +48,15 @@ def test_family_set_beats_random_sets(family_library):
     assert res["percentile"] >= 95 and res["cohesion"] > res["random_median"]
     mixed = json.loads(family_library("cohesion", "--json", "title:Study 1").stdout)
     assert mixed["cohesion"] < res["cohesion"]
-    assert [t["fit"] for t in mixed["tracks"]] == sorted(t["fit"] for t in mixed["tracks"])
+    tops = [t["top_percent"] for t in mixed["tracks"]]
+    assert tops == sorted(tops, reverse=True)  # least fitting first
+
+
+def test_the_whole_library_is_not_compared_with_random_sets(family_library):
+    out = family_library("cohesion").stdout
+    assert "random" not in out and "most of your library" in out
+    data = json.loads(family_library("cohesion", "--json").stdout)
+    assert data["percentile"] is None and not any(t["outlier"] for t in data["tracks"])
 
 
 def test_suggest_proposes_the_same_family(family_library):
@@ -52,7 +70,22 @@ def test_suggest_proposes_the_same_family(family_library):
     assert hits[0]["id"] == ids["Acid Study 5"]
     text = family_library("cohesion", "--suggest", "--worst", "1", "title:Acid Study",
                           "^title:Acid Study 5", ",", "title:Pads Study 2").stdout
-    assert "instead of Pads Unit" in text and "Acid Study 5" in text.split("better fits:")[1]
+    assert "instead of Pads Unit" in text and "Acid Study 5" in text.split("better fits")[1]
+    assert "nothing flagged" in family_library("cohesion", "--suggest", "title:Acid Study").stdout
+
+
+def test_each_flagged_slot_gets_its_own_replacements(family_library):
+    """Two intruders in a breaks set, in running order: each slot's replacements fit its
+    own neighbours, and no track is proposed twice."""
+    res = json.loads(family_library("cohesion", "--json", "--suggest", "title:Breaks Study",
+                                    "^title:Breaks Study 5", "^title:Breaks Study 4", ",",
+                                    "title:Pads Study 1", ",", "title:Plucks Study 2").stdout)
+    ids = family_library.ids()
+    assert {int(k) for k in res["suggestions"]} == {ids["Pads Study 1"], ids["Plucks Study 2"]}
+    proposed = [h["id"] for hits in res["suggestions"].values() for h in hits]
+    assert len(proposed) == len(set(proposed)) == 6
+    assert {ids["Breaks Study 4"], ids["Breaks Study 5"]} <= set(proposed)  # the two left out
+    assert ids["Breaks Study 4"] in {hits[0]["id"] for hits in res["suggestions"].values()}
 
 
 def test_order_keeps_families_together(family_library, tmp_path):

@@ -90,13 +90,26 @@ def fit(X: np.ndarray) -> np.ndarray:
     return U @ normalize(U.mean(axis=0))
 
 
-def scaled(values: np.ndarray) -> np.ndarray:
-    """Min-max scale to [0, 1] (best 1, worst 0); all-equal values give ones."""
-    v = np.asarray(values, np.float64)
-    lo, hi = v.min(), v.max()
-    if hi - lo < 1e-9:
-        return np.ones_like(v)
-    return (v - lo) / (hi - lo)
+def loo_standing(S: np.ndarray, reference: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """How each member of a set stands against the library, leave-one-out.
+
+    ``S`` ``(m, d)``: the set's unit vectors; ``reference`` ``(n, d)``: library tracks
+    outside the set. For member i, the centroid of the *other* members is its yardstick:
+    returns ``(fit, top, spread)``, each ``(m,)``: i's cosine to that centroid, the
+    percent of reference tracks at least as close to it, and the standard deviation of
+    the reference tracks' cosines to it. A member at top 60% is no closer to the rest of
+    the set than a typical library track; an intruder can't pull the yardstick its way.
+    """
+    S = normalize(_as_matrix(S))
+    m = S.shape[0]
+    C = normalize(S.sum(axis=0)[None, :] - S) if m > 1 else S.copy()
+    fit_ = np.einsum("ij,ij->i", S, C)
+    R = normalize(_as_matrix(reference))
+    if R.shape[0] == 0:
+        return fit_, np.full(m, np.nan), np.full(m, np.nan)
+    F = R @ C.T  # (n, m)
+    top = 100.0 * (F >= fit_[None, :]).sum(axis=0) / R.shape[0]
+    return fit_, top, F.std(axis=0)
 
 
 def random_set_cohesions(X: np.ndarray, *, size: int, trials: int = 500,

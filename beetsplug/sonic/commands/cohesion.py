@@ -10,7 +10,7 @@ from ..errors import FatalError
 from ..playlist import M3UTarget, check_writable
 from .common import add_playlist_option, query_items
 
-FORMAT = "$sonic_fit  $sonic_scaled  $sonic_bar  $artist - $title"
+FORMAT = "$sonic_fit  $sonic_top  $sonic_bar  $sonic_bpm_shown  $sonic_camelot_shown  $artist - $title$sonic_flag"
 
 
 def make() -> ui.Subcommand:
@@ -18,22 +18,28 @@ def make() -> ui.Subcommand:
     cmd.parser.usage += (
         "\n\nCohesion is the length of the centroid of the tracks' unit vectors (1 = identical,"
         "\nabout 1/sqrt(n) = unrelated), shown against random sets of the same size from your"
-        "\nlibrary. Each track's fit is its cosine to the centroid; worst fit is listed first."
+        "\nlibrary. Each track's fit is its cosine to the centroid, and its standing: the share of"
+        "\nyour other tracks at least as close to the rest of the set (top 3% = belongs). A track"
+        "\nis flagged \"doesn't belong\" when a quarter of your library is as close, and four times"
+        "\nas much as for the set's typical track; least fitting first."
     )
     cmd.parser.add_format_option(target="item")
     cmd.parser.add_option("--json", action="store_true", help="print one JSON document")
     cmd.parser.add_option("--space", metavar="NAME", help="judge in another space (e.g. vibe)")
     cmd.parser.add_option("--suggest", action="store_true",
-                          help="for the worst-fitting tracks, library tracks that would fit better")
+                          help="for each flagged track, library tracks that fit the rest of the set "
+                               "and its neighbours in the running order")
     cmd.parser.add_option("--worst", type="int", default=3, metavar="N",
-                          help="with --suggest: how many of the worst tracks to replace (default 3)")
+                          help="with --suggest: replace at most N flagged tracks (default 3)")
     cmd.parser.add_option("--order", action="store_true",
                           help="print the set in an order that flows (greedy path + 2-opt)")
     cmd.parser.add_option("--m3u", metavar="FILE",
                           help="write the set as a playlist (in the flowing order with --order)")
     cmd.parser.add_option("--matrix", action="store_true",
-                          help="print the similarity matrix as a Markdown table")
-    cmd.parser.add_option("--heatmap", metavar="FILE.png", help="draw the similarity matrix (needs matplotlib)")
+                          help="print the similarity matrix as a Markdown table (flowing order: "
+                               "similar tracks adjacent)")
+    cmd.parser.add_option("--heatmap", metavar="FILE.png",
+                          help="draw the similarity matrix, in flowing order (needs matplotlib)")
     add_playlist_option(cmd, "judge the tracks of an M3U playlist")
     cmd.parser.add_option("--transitions", action="store_true",
                           help="rate each transition of the set in its own order (sound, tempo, key) "
@@ -78,12 +84,15 @@ def run(rt, lib, opts, args) -> None:
     set_items = [by_id[int(i)] for i in report.ids]
     if opts.json:
         output.print_json({"space": space.name, **result.to_json(
-            lambda iid: {"id": iid, "artist": by_id[iid].artist, "title": by_id[iid].title})})
+            lambda iid: {"id": iid, "artist": by_id[iid].artist, "title": by_id[iid].title,
+                         "bpm": mixables[iid].bpm,
+                         "camelot": mixables[iid].key.camelot if mixables[iid].key else None})})
     else:
-        _print(rt, lib, opts, result, set_items, by_id, space.name)
+        _print(rt, lib, opts, result, set_items, by_id, space.name, mixables)
     if opts.matrix or opts.heatmap:
-        S = result.similarity()
-        names = [output.name(it) for it in set_items]
+        shown = result.display_order()
+        S = result.similarity()[np.ix_(shown, shown)]
+        names = [output.name(set_items[i]) for i in shown]
         if opts.matrix:
             output.line("\n" + cohesion.markdown_matrix(S, names))
         if opts.heatmap:
@@ -94,19 +103,39 @@ def run(rt, lib, opts, args) -> None:
         opts.m3u.write([set_items[i] for i in rows])
 
 
-def _print(rt, lib, opts, result, set_items, by_id, space_name) -> None:
+def _print(rt, lib, opts, result, set_items, by_id, space_name, mixables) -> None:
     report = result.report
-    output.line(f"cohesion {report.cohesion:.3f} in the {space_name} space: tighter than "
-                f"{report.percentile:.0f}% of random {len(set_items)}-track sets from this library "
-                f"(their median: {np.median(report.baseline):.3f})")
+    m = len(set_items)
+    if report.baseline.size:
+        output.line(f"cohesion {report.cohesion:.3f} in the {space_name} space: tighter than "
+                    f"{report.percentile:.0f}% of random {m}-track sets from this library "
+                    f"(their median: {np.median(report.baseline):.3f})")
+    else:
+        output.line(f"cohesion {report.cohesion:.3f} of {m} tracks in the {space_name} space: most of "
+                    "your library, so there is nothing to compare it with; least typical tracks first")
+    if report.judged:
+        flagged = int(report.outlier.sum())
+        output.line(f"{flagged} track(s) don't belong" if flagged else
+                    "no track stands out: each is closer to the rest of the set than most of your library")
+    elif report.baseline.size:
+        output.line("(fewer than 10 other tracks in your library: no reference to flag tracks against)")
     output.line("")
     fmt = opts.format or FORMAT
     for i in result.worst_first:
-        output.line(output.format_item(set_items[i], fmt, sonic_fit=f"{report.fit[i]:6.3f}",
-                                       sonic_scaled=f"{report.scaled[i] * 100:3.0f}%",
-                                       sonic_bar=output.bar(report.scaled[i])))
+        it = set_items[i]
+        mx = mixables[it.id]
+        judged = not np.isnan(report.top[i])
+        output.line(output.format_item(
+            it, fmt, sonic_fit=f"{report.fit[i]:6.3f}",
+            sonic_top=f"top {report.top[i]:3.0f}%" if judged else "",
+            sonic_bar=output.bar(1 - report.top[i] / 100 if judged else report.fit[i]),
+            sonic_bpm_shown=f"{mx.bpm:6.1f} BPM" if mx.bpm else "   ? BPM",
+            sonic_camelot_shown=f"{mx.key.camelot:>3}" if mx.key else "  ?",
+            sonic_flag="   <- doesn't belong" if report.outlier[i] else ""))
+    if opts.suggest and not result.suggestions:
+        output.line("\nnothing flagged: no replacements needed")
     if result.suggestions:
-        output.line("\nbetter fits:")
+        output.line("\nbetter fits (close to the rest of the set and to the neighbours in the running order):")
         for worst_id, hits in result.suggestions.items():
             output.line(f"  instead of {output.name(by_id[worst_id])}:")
             for h in hits:
