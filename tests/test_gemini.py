@@ -178,6 +178,29 @@ def test_fatal_faults_stop_before_marking_anything(tmp_path, fake, family_audio,
     assert KEY not in res.output
 
 
+def _closed_port() -> int:
+    import socket
+
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]  # closed again on exit: connections are refused
+
+
+@pytest.mark.parametrize("url", [f"http://127.0.0.1:{_closed_port()}", "http://gemini.invalid"],
+                         ids=["refused", "dns"])
+def test_no_network_stops_the_run_with_one_message(tmp_path, fake, family_audio, url):
+    beet = gemini_beet(tmp_path / "h", fake, batch_size=1, retries=5)
+    import_tracks(beet, tmp_path, sorted(family_audio.glob("acid_*"))[:4])
+    beet.config["sonic"]["gemini"]["base_url"] = url
+    beet.write_config()
+    res = beet("embed", check=False)
+    assert res.returncode != 0 and "Traceback" not in res.output
+    assert "cannot reach Gemini" in res.output and "offline backend" in res.output
+    assert res.output.count("cannot reach Gemini") == 1
+    st = status(beet)
+    assert st["failed"] == 0 and st["missing"] == 4  # nothing marked failed: all still to do
+
+
 @pytest.mark.parametrize("script, reason", [
     (["malformed", "malformed", "malformed"], "after 3 attempts"),
     ([{"dims": 512}], "vector of 512 values, expected 768"),

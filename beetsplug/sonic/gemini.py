@@ -138,6 +138,23 @@ def _error_details(details: Any) -> list[dict]:
     return []
 
 
+#: connection failures in a row (refused, DNS, connect timeout) that mean "no network"
+OFFLINE_STRIKES = 3
+
+
+def _unreachable(exc: BaseException) -> bool:
+    """Whether the service couldn't be reached at all (as opposed to a slow or bad answer)."""
+    import socket
+
+    seen: BaseException | None = exc
+    while seen is not None:
+        if isinstance(seen, (ConnectionRefusedError, socket.gaierror)) or \
+                type(seen).__name__ in ("ConnectError", "ConnectTimeout"):
+            return True
+        seen = seen.__cause__ or seen.__context__
+    return False
+
+
 class Client:
     """A thin, polite wrapper around ``google.genai.Client``."""
 
@@ -155,6 +172,7 @@ class Client:
         if settings.base_url:
             options["base_url"] = settings.base_url
         self._types = types
+        self._offline = 0  # connection failures in a row, over every request and thread
         self._client = genai.Client(api_key=settings.api_key, http_options=types.HttpOptions(**options))
 
     @property
@@ -175,8 +193,11 @@ class Client:
         while True:
             self.limiter.wait()
             try:
-                return fn(self._client)
+                result = fn(self._client)
+                self._offline = 0
+                return result
             except errors.APIError as exc:
+                self._offline = 0
                 code = int(getattr(exc, "code", 0) or 0)
                 message = self.redact(str(getattr(exc, "message", "") or exc))
                 if code == 429:
@@ -216,6 +237,14 @@ class Client:
             except Exception as exc:  # timeouts, connection errors, malformed answers
                 kind = "timed out" if "timeout" in type(exc).__name__.lower() else \
                     f"failed ({type(exc).__name__}: {self.redact(str(exc))[:200]})"
+                if _unreachable(exc):
+                    self._offline += 1
+                    if self._offline >= OFFLINE_STRIKES:
+                        raise FatalError(
+                            f"cannot reach Gemini ({self.redact(str(exc))[:120] or type(exc).__name__}; "
+                            f"{self._offline} connection failures in a row): no network? Finished "
+                            "work is saved: run again when online, or use an offline backend "
+                            "(`sonic: backend: musicnn` or `spectral`)") from None
                 attempts_other += 1
                 if attempts_other > s.retries:
                     raise ItemError(f"Gemini request {kind} after {attempts_other} attempts") from None
