@@ -56,3 +56,14 @@ def test_every_field_is_documented():
     text = (ROOT / "docs" / "commands.md").read_text() + (ROOT / "docs" / "vibe.md").read_text()
     for field in SonicPlugin.item_types:
         assert f"`{field}`" in text, field
+
+
+def test_the_vibe_rule_table_in_the_docs_is_the_code_s():
+    from beetsplug.sonic.vibe.local import RULES
+    from beetsplug.sonic.vibe.vocabulary import GENRES, PARENT_GENRES
+
+    text = (ROOT / "docs" / "vibe.md").read_text()
+    for pattern, category, term in RULES:
+        assert f"| `{pattern.replace('|', chr(92) + '|')}` | {category} | {term} |" in text, pattern
+    for genre in GENRES + PARENT_GENRES:
+        assert genre in text, genre

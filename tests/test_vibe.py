@@ -69,16 +69,37 @@ def test_rule_table_does_not_overreach(text, wrong):
 def test_acid_alone_is_placed_by_tempo():
     fast = local.assess(FakeItem(genres=["Acid"], bpm=138), VOCAB)
     slow = local.assess(FakeItem(genres=["Acid"], bpm=122), VOCAB)
-    assert fast.genres == ["Acid Techno"] and slow.genres == ["Acid House"]
+    assert fast.genres == ["Acid Techno", "Techno"] and slow.genres == ["Acid House", "House"]
     assert "303 Bassline" in fast.characters
 
 
 def test_no_evidence_no_tags():
-    only_bpm = local.assess(FakeItem(genres=["Techno"], bpm=140), VOCAB)
+    only_bpm = local.assess(FakeItem(genres=["Polka"], bpm=140), VOCAB)
     assert only_bpm.genres == only_bpm.characters == only_bpm.textures == []
     assert only_bpm.energy >= 8 and only_bpm.placement == "Peak Time"
     with pytest.raises(ItemError, match="not assessable"):
         local.assess(FakeItem(title="Untitled"), VOCAB)
+    with pytest.raises(ItemError, match="not assessable"):  # a year alone places nothing
+        local.assess(FakeItem(title="Untitled", year=1994), VOCAB)
+
+
+@pytest.mark.parametrize("tag, genres", [
+    ("Techno", ["Techno"]), ("House", ["House"]), ("Drum & Bass", ["Drum & Bass"]),
+    ("Ambient", ["Ambient"]), ("Disco", ["Disco"]), ("Trance", ["Trance"]),
+    ("Hip Hop", ["Hip Hop"]), ("Hip-Hop", ["Hip Hop"]), ("Rap", ["Hip Hop"]), ("Rock", ["Rock"]),
+    ("Indie Rock", ["Rock"]), ("Classical", ["Classical"]), ("Soundtrack", ["Soundtrack"]),
+    ("Dub Techno", ["Dub Techno", "Techno"]), ("Jungle", ["Jungle", "Drum & Bass"]),
+    ("Deep House", ["Deep House", "House"]),
+])
+def test_plain_tags_of_a_real_library_get_a_genre(tag, genres):
+    assert local.assess(FakeItem(genres=[tag], bpm=120), VOCAB).genres == genres
+
+
+def test_words_match_whole_words_only():
+    a = local.assess(FakeItem(genres=["Classical"], bpm=90), VOCAB)
+    assert "Classic" not in a.textures and a.genres == ["Classical"]
+    found, _ = parse_words("classical", VOCAB)
+    assert found["genres"] == ["Classical"] and found["textures"] == []
 
 
 def test_energy_and_placement_follow_anchors():
@@ -110,7 +131,7 @@ def test_schema_enums_are_the_vocabulary_and_answers_are_checked():
     assert s["properties"]["placement"]["enum"] == list(VOCAB.placements)
     ok = json.dumps({"genres": ["Dub Techno"], "characters": ["Hypnotic"], "textures": ["Deep"],
                      "energy": 5, "placement": "Warm-up"})
-    assert parse(ok, VOCAB, source="m").genres == ["Dub Techno"]
+    assert parse(ok, VOCAB, source="m").genres == ["Dub Techno", "Techno"]  # the parent added
     bad = json.dumps({"genres": ["Polka"], "characters": [], "textures": [], "energy": 5,
                       "placement": "Warm-up"})
     with pytest.raises(ItemError, match="'Polka' is not in the vocabulary"):
@@ -181,6 +202,13 @@ def test_vibe_space_similarity_and_search(vibe_library):
     assert set(lines[1:]) <= {"Acid One", "Acid Two", "Acid Three"} and len(lines) == 4
     res = vibe_library("vibe", "--search", "banana", check=False)
     assert res.returncode != 0 and "none of the words" in res.output
+    # a parent genre finds its sub-genres; results are never padded with 0.000 non-matches
+    res = vibe_library("vibe", "--search", "techno", "-n", "10", "-f", "$sonic_score $title")
+    assert {line.split(" ", 1)[1] for line in res.stdout.splitlines()} == {"Acid One", "Acid Two", "Acid Three"}
+    assert "0.000" not in res.stdout
+    assert "no vibe shares" in vibe_library("vibe", "--search", "hip hop").stdout
+    shown = vibe_library("vibe", "--search", "techno", "-n", "1").stdout
+    assert "[Acid Techno, Techno | " in shown and "[ |" not in shown
     coh = json.loads(vibe_library("cohesion", "--json", "--space", "vibe", "title:Deep").stdout)
     assert coh["space"] == "vibe-local" and coh["percentile"] > 90
     out = vibe_library("graph", "--space", "vibe", "-o", vibe_library.home / "vibes.html").stdout
@@ -197,7 +225,7 @@ def test_discrepancy_finds_the_track_that_sounds_unlike_its_tags(vibe_library):
 def test_pretend_json_and_force(vibe_library):
     lines = vibe_library("vibe", "--pretend", "--json", "title:Acid Two").stdout.splitlines()
     record = json.loads(lines[1])
-    assert record["vibe"]["genres"] == ["Acid Techno"] and "303 Bassline" in record["vibe"]["characters"]
+    assert record["vibe"]["genres"] == ["Acid Techno", "Techno"] and "303 Bassline" in record["vibe"]["characters"]
     assert "0 to assess" in vibe_library("vibe").stdout
     assert "1 to assess" in vibe_library("vibe", "--force", "title:Acid Two").stdout
 
@@ -264,7 +292,7 @@ def test_gemini_analyzer_prompt_schema_and_rejection(tmp_path, family_audio, cop
         embeds = [r for r in fake.log if r.path.endswith(":batchEmbedContents")]
         assert all(r.path == "/v1beta/models/gemini-embedding-001:batchEmbedContents" for r in embeds)
         texts = [r.body["requests"][0]["content"]["parts"][0]["text"] for r in embeds]
-        assert texts[0] == ("Styles: acid techno, underground. Energy: 9. Placement: Peak Time. "
+        assert texts[0] == ("Styles: acid techno, techno, underground. Energy: 9. Placement: Peak Time. "
                             "Vibe: dark, hypnotic, warehouse")
         assert not any("Trax" in t or "1988" in t or "Acid Unit" in t for t in texts)
         shown = beet("ls", "-f", "$vibe_source $vibe_energy", "vibe_placement:Peak Time").stdout.split("\n")

@@ -10,7 +10,7 @@ from .errors import FatalError
 from .gemini import SECTION, GeminiSettings, find_key
 from .store import default_path
 from .vibe.analyzers import choose_analyzer
-from .vibe.vocabulary import CHARACTERS, GENRES, PLACEMENTS, TEXTURES, Vocabulary
+from .vibe.vocabulary import CHARACTERS, GENRES, PARENT_GENRES, PLACEMENTS, TEXTURES, Vocabulary
 
 DEFAULT_FORMAT = ("$sonic_score  $sonic_top  %if{$title,$artist - $title,$path}"
                   "%if{$bpm,  $bpm BPM}%if{$initial_key,  $initial_key}")
@@ -32,8 +32,8 @@ DEFAULTS = dict(
     vibe=dict(
         auto=False,
         analyzer="auto",
-        format="$vibe_energy  $vibe_placement  $artist - $title  [$vibe_genre | $vibe_character | $vibe_texture]",
-        genres=GENRES,
+        format="$vibe_energy  $vibe_placement  $artist - $title$vibe_tags",
+        genres=GENRES + PARENT_GENRES,
         characters=CHARACTERS,
         textures=TEXTURES,
         placements=PLACEMENTS,

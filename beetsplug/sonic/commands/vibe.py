@@ -74,13 +74,20 @@ def assess(rt, lib, opts, args) -> None:
         elif opts.json:
             output.line(output.item_json(r.item, vibe=r.assessment.to_json()))
         else:
-            output.line(output.format_item(r.item, fmt, **r.assessment.fields()))
+            output.line(output.format_item(r.item, fmt, **r.assessment.fields(),
+                                           vibe_tags=r.assessment.tags_line()))
             rt.log.debug("  evidence: {}", "; ".join(r.assessment.evidence))
     failed = sum(1 for r in results if r.error)
     output.line(f"vibe: {len(results) - failed} assessed{' (pretend: nothing stored)' if opts.pretend else ''}, "
                 f"{failed} not assessed")
     if len(results) < len(todo):
         raise ui.UserError(f"sonic: stopped after {len(results)} of {len(todo)}; finished vibes are saved")
+
+
+def _tags_of(item) -> str:
+    from ..vibe.vocabulary import tags_line
+
+    return tags_line(*(item.get(f"vibe_{k}") or [] for k in ("genre", "character", "texture")))
 
 
 def _check_listing(opts) -> None:
@@ -104,6 +111,8 @@ def search(rt, lib, opts, args) -> None:
     hits, unknown = vr.search_words(v, opts.search, n=opts.number, within=within)
     if unknown:
         output.line(f"not in the vibe vocabulary (ignored): {', '.join(unknown)}")
+    if not hits:
+        output.line("no vibe shares any of those words" + (" within that query" if within else ""))
     for h in hits:
         item = lib.get_item(h.item_id)
         if item is None:
@@ -112,7 +121,7 @@ def search(rt, lib, opts, args) -> None:
             output.line(output.item_json(item, score=round(h.score, 4)))
         else:
             output.line(output.format_item(item, opts.format or ("$sonic_score  " + rt.settings.vibe_format),
-                                           sonic_score=f"{h.score:.3f}"))
+                                           sonic_score=f"{h.score:.3f}", vibe_tags=_tags_of(item)))
 
 
 def discrepancy(rt, lib, opts, args) -> None:

@@ -16,7 +16,7 @@ from typing import Any
 import numpy as np
 
 from ..errors import ItemError
-from .vocabulary import Assessment, Vocabulary
+from .vocabulary import PARENT_GENRES, Assessment, Vocabulary
 
 # (pattern, category, term). Patterns are matched on lower-cased evidence with word
 # boundaries; the table is the documentation (docs/vibe.md shows it) and is tested.
@@ -44,6 +44,19 @@ RULES: list[tuple[str, str, str]] = [
     (r"ambient|drone|dark[ -]?ambient|beatless", "genre", "Ambient"),
     (r"disco|nu[ -]?disco|italo|boogie", "genre", "Disco"),
     (r"trance|psy[ -]?trance|goa|progressive trance", "genre", "Trance"),
+    # parent genres and synonyms: the plain tags of a real library
+    (r"techno", "genre", "Techno"),
+    (r"house", "genre", "House"),
+    (r"hip[ -]?hop|rap|trap|boom[ -]?bap|grime", "genre", "Hip Hop"),
+    (r"rock|indie|alternative|punk|grunge|metal|shoegaze", "genre", "Rock"),
+    (r"pop|synth[ -]?pop|electro[ -]?pop|dance[ -]?pop|k[ -]?pop", "genre", "Pop"),
+    (r"jazz|bebop|swing|jazz[ -]?funk", "genre", "Jazz"),
+    (r"soul|(?<!liquid )funk|r&b|rnb|rhythm (?:and|&) blues|motown|neo[ -]?soul", "genre",
+     "Soul & Funk"),
+    (r"classical|orchestral|baroque|symphon(?:y|ic)|opera|chamber music|neo[ -]?classical",
+     "genre", "Classical"),
+    (r"soundtracks?|score|ost|film music|game music|video game music", "genre", "Soundtrack"),
+    (r"downtempo|trip[ -]?hop|lounge|chill[ -]?out", "genre", "Downtempo"),
     # sonic character
     (r"303|tb[ -]?303|acid(?![ -]?(?:jazz|rock|folk))", "character", "303 Bassline"),
     (r"hypnotic|trippy|loopy", "character", "Hypnotic"),
@@ -77,7 +90,7 @@ RULES: list[tuple[str, str, str]] = [
     (r"uplifting", "texture", "Uplifting"),
     (r"deep(?![ -]?house)|dub", "texture", "Deep"),
 ]
-_COMPILED = [(re.compile(rf"(?<![a-z0-9]){p}(?![a-z0-9])"), cat, term) for p, cat, term in RULES]
+_COMPILED = [(re.compile(rf"(?<![a-z0-9])(?:{p})(?![a-z0-9])"), cat, term) for p, cat, term in RULES]
 
 # musicnn (MSD) tags -> vocabulary, used when their probability is at least 0.3
 MUSICNN_RULES = {"ambient": ("genre", "Ambient"), "electro": ("genre", "Electro"),
@@ -149,6 +162,8 @@ def assess(item: Any, vocab: Vocabulary, *, musicnn_tags: dict[str, float] | Non
         if p >= MUSICNN_MIN and tag in MUSICNN_RULES:
             hits.setdefault(MUSICNN_RULES[tag], []).append(f"musicnn {tag} {p:.2f}")
     bpm = float(item.get("bpm") or 0)
+    if not hits and not bpm:  # a year alone says nothing about how a track sounds
+        raise ItemError("not assessable: no genre, style, comments or bpm to go on")
     year = int(item.get("year") or 0)
     if year and "Classic" in vocab.textures and year <= 1999:
         hits.setdefault(("texture", "Classic"), []).append(f"year {year}")
@@ -162,8 +177,6 @@ def assess(item: Any, vocab: Vocabulary, *, musicnn_tags: dict[str, float] | Non
 
     allowed = {"genre": vocab.genres, "character": vocab.characters, "texture": vocab.textures}
     picked = {cat: [t for (c, t) in hits if c == cat and t in allowed[cat]] for cat in allowed}
-    if not any(picked.values()) and not bpm:
-        raise ItemError("not assessable: no genre, style, comments or bpm to go on")
     if bpm:
         energy = energy_from_bpm(bpm)
         evidence = [f"energy from {bpm:g} BPM"]
@@ -178,7 +191,12 @@ def assess(item: Any, vocab: Vocabulary, *, musicnn_tags: dict[str, float] | Non
         energy = max(energy, 8.5)
     energy = float(np.clip(round(energy * 2) / 2, 1.0, 10.0))
     evidence += [f"{t}: {', '.join(src)}" for (c, t), src in hits.items() if t in picked.get(c, [])]
-    return Assessment(genres=picked["genre"][:3], characters=picked["character"][:5],
+    if not any(picked.values()) and not bpm:
+        raise ItemError("not assessable: no genre, style, comments or bpm to go on")
+    sub = [g for g in picked["genre"] if g not in PARENT_GENRES][:3]
+    genres = vocab.with_parents(sub)
+    genres = (genres + [g for g in picked["genre"] if g in PARENT_GENRES and g not in genres])[:5]
+    return Assessment(genres=genres, characters=picked["character"][:5],
                       textures=picked["texture"][:3], energy=energy,
                       placement=placement_for(energy, picked["texture"], vocab),
                       source="local", evidence=evidence)

@@ -150,7 +150,10 @@ def search_words(v: Vibes, text: str, *, n: int, within: list[int] | None = None
         q = vspace.vector(None, v.vocab, genres=found["genres"], characters=found["characters"],
                           textures=found["textures"], placement=found["placement"],
                           energy=found["energy"])
-    return rank(ids, X, q, n=n, within=within), unknown
+    hits = rank(ids, X, q, n=n, within=within)
+    if not v.hosted:  # offline, a score of 0 shares no word: not a match, never padding
+        hits = [h for h in hits if h.score > 1e-6]
+    return hits, unknown
 
 
 @dataclass

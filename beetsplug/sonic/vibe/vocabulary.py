@@ -12,6 +12,15 @@ GENRES = ["Acid House", "Acid Techno", "Minimal Techno", "Deep House", "Detroit 
           "Dub Techno", "EBM", "IDM", "Chicago House", "Tech House", "Hard Techno",
           "Industrial Techno", "Electro", "Breakbeat", "Jungle", "Drum & Bass", "UK Garage",
           "Ambient", "Disco", "Trance"]
+#: parent genres: what a real library's plain tags say ("Techno", "Hip Hop", ...)
+PARENT_GENRES = ["Techno", "House", "Hip Hop", "Rock", "Pop", "Jazz", "Soul & Funk", "Classical",
+                 "Soundtrack", "Downtempo"]
+#: a sub-genre's parent, added to every vibe that has the sub-genre (when both are in the
+#: vocabulary), so a track tagged plain "Techno" and an Acid Techno track share a term
+PARENTS = {"Acid Techno": "Techno", "Minimal Techno": "Techno", "Detroit Techno": "Techno",
+           "Dub Techno": "Techno", "Hard Techno": "Techno", "Industrial Techno": "Techno",
+           "Acid House": "House", "Deep House": "House", "Chicago House": "House",
+           "Tech House": "House", "Jungle": "Drum & Bass"}
 CHARACTERS = ["303 Bassline", "Hypnotic", "Driving", "Dark", "Atmospheric", "Warehouse", "Raw",
               "Funky", "Melodic", "Percussive", "Groovy", "Minimal", "Industrial", "Dreamy",
               "Euphoric", "Soulful", "Vocal", "Glitchy", "Bass-heavy", "Lo-fi"]
@@ -24,7 +33,7 @@ ENERGY_ANCHORS = {2: "ambient or drone", 4: "warm-up", 6: "mid-set depth track",
 
 @dataclass(frozen=True)
 class Vocabulary:
-    genres: tuple[str, ...] = tuple(GENRES)
+    genres: tuple[str, ...] = tuple(GENRES + PARENT_GENRES)
     characters: tuple[str, ...] = tuple(CHARACTERS)
     textures: tuple[str, ...] = tuple(TEXTURES)
     placements: tuple[str, ...] = tuple(PLACEMENTS)
@@ -48,8 +57,18 @@ class Vocabulary:
         text = json.dumps(asdict(self), sort_keys=True)
         return hashlib.sha1(text.encode()).hexdigest()[:12]
 
+    def with_parents(self, genres: list[str]) -> list[str]:
+        """``genres`` and, after them, the parents of those that have one."""
+        out = list(genres)
+        for g in genres:
+            parent = PARENTS.get(g)
+            if parent in self.genres and parent not in out:
+                out.append(parent)
+        return out
+
     def check(self, a: "Assessment") -> "Assessment":
-        """Reject anything outside the vocabulary or the energy range (ItemError)."""
+        """Reject anything outside the vocabulary or the energy range (ItemError); the
+        parents of its sub-genres are added."""
         for name, allowed in (("genre", self.genres), ("character", self.characters),
                               ("texture", self.textures)):
             for term in getattr(a, name + "s"):
@@ -59,6 +78,7 @@ class Vocabulary:
             raise ItemError(f"placement {a.placement!r} is not one of {', '.join(self.placements)}")
         if not 1.0 <= a.energy <= 10.0:
             raise ItemError(f"energy {a.energy} is outside 1-10")
+        a.genres = self.with_parents(a.genres)
         return a
 
 
@@ -81,6 +101,9 @@ class Assessment:
                 "vibe_texture": list(self.textures), "vibe_energy": float(self.energy),
                 "vibe_placement": self.placement, "vibe_source": self.source}
 
+    def tags_line(self) -> str:
+        return tags_line(self.genres, self.characters, self.textures)
+
     def text(self) -> str:
         """Only sonic descriptors -- never artist, label or year (they cluster by label)."""
         styles = [t.lower() for t in self.genres + self.textures]
@@ -92,3 +115,11 @@ class Assessment:
         if self.characters:
             parts.append("Vibe: " + ", ".join(t.lower() for t in self.characters))
         return " ".join(parts).rstrip(".")
+
+
+def tags_line(*lists) -> str:
+    """``  [Acid Techno, Techno | Dark]`` for listings: empty lists left out, nothing at all
+    for a track without tags (never ``[ |  | ]``)."""
+    parts = [", ".join(x) for x in lists if x]
+    return f"  [{' | '.join(parts)}]" if parts else ""
+
