@@ -106,18 +106,23 @@ def rank(ids: np.ndarray, X: np.ndarray, q: np.ndarray, *, n: int,
         k = min(n_cand, k * 4)
 
 
-def similar(store: Store, space: Space, seed_ids: Iterable[int], *, n: int = 10,
-            within: Iterable[int] | None = None, max_per_group: int | None = None,
+def similar(store: Store, space: Space, seed_ids: Iterable[int] = (), *, n: int = 10,
+            vector: np.ndarray | None = None, within: Iterable[int] | None = None,
+            max_per_group: int | None = None,
             group_of: Callable[[int], str] | None = None) -> tuple[Query, list[Hit]]:
+    """The ``n`` nearest items to the seed items' centroid, or to ``vector`` (a track
+    that is not in the library), with the library's similarity distribution."""
     ids, X = store.matrix(space)
-    query = seed_vector(ids, X, seed_ids)
+    query = seed_vector(ids, X, seed_ids) if vector is None else \
+        Query([], [], analysis.normalize(np.asarray(vector, np.float32)))
     if query.vector is None:
         return query, []
     all_scores = np.asarray(X @ query.vector, np.float32)  # computed once for ranking and standing
     hits = rank(ids, X, query.vector, n=n, exclude=query.found + query.missing, within=within,
                 max_per_group=max_per_group, group_of=group_of, scores=all_scores)
     others = np.ones(ids.size, bool)
-    others[rows_of(ids, query.found)[0]] = False
+    if query.found:
+        others[rows_of(ids, query.found)[0]] = False
     scores = all_scores[others] if others.any() else np.zeros(1, np.float32)
     query.library_size, query.typical = int(others.sum()), float(np.median(scores))
     query.scores = np.sort(scores)
@@ -131,3 +136,25 @@ def standing(query: Query, score: float) -> Standing:
     typical_known = query.scores.size >= MIN_FOR_FLOOR  # a median of 3 tracks says nothing
     return Standing(100.0 * (better + 1) / max(query.scores.size, 1),
                     score > query.typical or not typical_known)
+
+
+# --- albums: an album is the centroid of its tracks ---------------------------------------
+
+
+def album_matrix(ids: np.ndarray, X: np.ndarray, album_of: dict[int, int]) -> tuple[np.ndarray, np.ndarray]:
+    """``(album ids ascending, unit centroids (a, d))`` of every album with a vector;
+    ``album_of``: item id -> album id (singletons left out)."""
+    rows, albums = [], []
+    for r, iid in enumerate(ids.tolist()):
+        a = album_of.get(iid)
+        if a is not None:
+            rows.append(r)
+            albums.append(a)
+    if not rows:
+        return np.zeros(0, np.int64), np.zeros((0, X.shape[1]), np.float32)
+    albums = np.asarray(albums, np.int64)
+    order = np.argsort(albums, kind="stable")
+    album_ids, start = np.unique(albums[order], return_index=True)
+    sums = np.add.reduceat(np.asarray(X)[np.asarray(rows)[order]], start, axis=0)
+    return album_ids, analysis.normalize(sums)
+

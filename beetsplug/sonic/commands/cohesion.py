@@ -41,6 +41,9 @@ def make() -> ui.Subcommand:
     cmd.parser.add_option("--heatmap", metavar="FILE.png",
                           help="draw the similarity matrix, in flowing order (needs matplotlib)")
     add_playlist_option(cmd, "judge the tracks of an M3U playlist")
+    cmd.parser.add_option("-a", "--album", action="store_true",
+                          help="judge the query's albums as units (each the centroid of its tracks), "
+                               "listed per album")
     cmd.parser.add_option("--transitions", action="store_true",
                           help="rate each transition of the set in its own order (sound, tempo, key) "
                                "and name the weakest with the reason")
@@ -64,6 +67,13 @@ def _check_outputs(opts) -> None:
 
 def run(rt, lib, opts, args) -> None:
     _check_outputs(opts)
+    if opts.album:
+        if opts.order or opts.transitions or opts.matrix or opts.heatmap or opts.m3u or opts.playlist:
+            raise FatalError("--album judges albums: --order, --transitions, --matrix, --heatmap, "
+                             "--m3u and --playlist don't apply")
+        from .albums import judge
+
+        return judge(rt, lib, opts, args)
     items = query_items(rt, lib, opts, args, at_least=2, what="cohesion needs at least two tracks")
     space = rt.read_space(opts.space)
     ids, X = rt.store.matrix(space)

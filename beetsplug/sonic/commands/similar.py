@@ -41,7 +41,41 @@ def make() -> ui.Subcommand:
                                "default) | same")
     cmd.parser.add_option("--loose", action="store_true",
                           help="with --mix: list tracks of unknown tempo or key after the compatible ones")
+    cmd.parser.add_option("-a", "--album", action="store_true",
+                          help="albums that sound like the query's albums (each album is the "
+                               "centroid of its tracks), listed per album")
+    cmd.parser.add_option("--file", metavar="PATH",
+                          help="seed from an audio file that is not in the library (embedded now "
+                               "with the configured backend; nothing is stored)")
     return cmd
+
+
+def _file_vector(rt, opts):
+    """The unit vector of ``--file`` in the configured backend's space."""
+    import os
+
+    from ..errors import ItemError
+
+    if opts.space:
+        raise FatalError("--file is embedded with the configured backend: it does not combine with --space")
+    if not os.path.isfile(opts.file):
+        raise FatalError(f"--file: no such file: {opts.file}")
+    space = rt.audio_space()
+    try:
+        raw = rt.backend.embed(opts.file).vector
+    except ItemError as exc:
+        raise FatalError(f"--file: cannot embed {opts.file}: {exc}") from None
+    return rt.backend.derive(raw[None, :].astype("float32"), space.state)[0]
+
+
+def _check_modes(opts, args) -> None:
+    if opts.file and (args or opts.playlist):
+        raise FatalError("--file is the seed: give no query or --playlist with it")
+    if opts.album and (opts.mix or opts.tags or opts.max_per_artist or opts.within or opts.playlist):
+        raise FatalError("--album lists albums: --mix, --tags, --max-per-artist, --within and "
+                         "--playlist don't apply")
+    if opts.file and opts.mix:
+        raise FatalError("--mix needs a library track to mix into (with a tempo and key): not --file")
 
 
 MIX_FORMAT = ("$sonic_score  $sonic_bpm_shown $sonic_change  $sonic_camelot_shown $sonic_relation  "
@@ -72,8 +106,16 @@ def run(rt, lib, opts, args) -> None:
         raise FatalError(f"-n/--number must be 1 or more, not {opts.number}")
     if opts.max_per_artist is not None and opts.max_per_artist < 1:
         raise FatalError("--max-per-artist must be 1 or more")
+    _check_modes(opts, args)
+    vector = _file_vector(rt, opts) if opts.file else None
+    if opts.album:
+        from .albums import similar as similar_albums
+
+        if opts.m3u:
+            M3UTarget.of(opts.m3u)  # checked before any work
+        return similar_albums(rt, lib, opts, args, vector)
     m3u = M3UTarget.of(opts.m3u) if opts.m3u else None
-    seeds = query_items(rt, lib, opts, args)
+    seeds = query_items(rt, lib, opts, args) if vector is None else []
     space = rt.read_space(opts.space)
     within = [item.id for item in matching(lib, opts.within, rt.log)] if opts.within else None
     artists: dict[int, str] = {}
@@ -84,7 +126,7 @@ def run(rt, lib, opts, args) -> None:
             artists[item_id] = (item.artist if item else "").casefold()
         return artists[item_id]
 
-    query, hits = search.similar(rt.store, space, [s.id for s in seeds],
+    query, hits = search.similar(rt.store, space, [s.id for s in seeds], vector=vector,
                                  n=opts.number if not opts.mix else 100_000,
                                  within=within, max_per_group=opts.max_per_artist,
                                  group_of=artist_of)
@@ -99,7 +141,8 @@ def run(rt, lib, opts, args) -> None:
     tags = _top_tags(rt, [h.item_id for h in hits]) if opts.tags else {}
     if not opts.json and not opts.format:
         found = [s for s in seeds if s.id in set(query.found)]
-        source = (output.name(found[0]) if len(found) == 1 else
+        source = (f"{opts.file} (not in the library)" if vector is not None else
+                  output.name(found[0]) if len(found) == 1 else
                   f"the centroid of {len(found)} tracks matching {' '.join(args) or opts.playlist!r}")
         output.line(f"sounds like {source} ({space.name} space; score = cosine, and the share of "
                     f"your {query.library_size} tracks at least as close):")
