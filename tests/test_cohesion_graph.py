@@ -197,6 +197,7 @@ def test_graph_html_is_self_contained_and_escaped(map_library):
     assert "<script src" not in text and "<link" not in text
     assert "http://" not in text and "https://" not in text
     assert XSS_SCRIPT not in text and "<img src=x" not in text
+    assert "acoustically" not in text  # the legend says "in sound" or "in vibe" by the space
     assert text.count("</script>") == 2  # the data block and the program, nothing injected
 
 
@@ -253,6 +254,81 @@ def test_graph_page_in_chromium(map_library, browser):  # noqa: F811
         page.page.wait_for_timeout(100)
         assert "Acid Techno" in page.page.inner_text("#legend")
         assert page.errors == [] and page.dialogs == []
+    finally:
+        page.close()
+
+
+def test_graph_stores_sonic_clusters(map_library):
+    beet, _ = map_library
+    rows = beet("ls", "-f", "$sonic_cluster\t$sonic_cluster_name\t$title").stdout.splitlines()
+    by_title = {t: (int(c), n) for c, n, t in (line.split("\t") for line in rows)}
+    acid = {by_title[t] for t in by_title if t.startswith("Acid Study")}
+    (cid, name), = acid  # one cluster, named after its dominant genre
+    assert name == "Acid Techno"
+    assert cid == min(beet.ids("title:Acid Study").values())  # stable: its oldest member's id
+    listed = beet("ls", "-f", "$title", f"sonic_cluster:{cid}").stdout.split("\n")
+    assert sorted(t for t in listed if t) == [f"Acid Study {i}" for i in range(1, 6)]
+    hits = beet.similar_titles("--within", f"sonic_cluster:{cid}", "title:Acid Study 1")
+    assert len(hits) == 4 and all(h.startswith("Acid Study") for h in hits)
+    assert "(0 changed)" in beet("embed", "--clusters").stdout  # the same communities
+    beet("graph", "-o", map_library[1].parent / "acid.html", "title:Acid")  # a part: fields kept
+    assert beet("ls", "-f", "$sonic_cluster", "title:Pads Study 1").stdout.strip() != ""
+
+
+@pytest.mark.browser
+def test_map_colours_names_picks_and_plays(map_library, browser):  # noqa: F811
+    beet, out = map_library
+    page = Page(browser, out.as_uri())
+    try:
+        page.wait_stable()
+        data = page.js("JSON.parse(document.getElementById('sonic-data').textContent)")
+        names = page.js("__sonic.clusterNames()")
+        assert "Acid Techno" in names and "Drum & Bass" in names  # drawn on the canvas
+        modes = page.js("[...document.querySelectorAll('#mode option')].map(o => o.value)")
+        assert {"bpm", "energy", "key", "genre"} <= set(modes)
+        for mode, words in (("bpm", "120\u2013125 BPM"), ("key", "8A / 8B"), ("energy", "unknown"),
+                            ("genre", "Acid Techno")):
+            page.page.select_option("#mode", mode)
+            page.page.wait_for_timeout(50)
+            assert words in page.page.inner_text("#legend"), mode
+        assert "acoustically" not in page.page.inner_text("#legend")
+
+        # search covers album and genre, not only artist and title
+        page.page.fill("#search", "pads tracks")
+        assert page.page.inner_text("#found") == "5 found"
+        page.page.fill("#search", "drum & bass")
+        assert page.page.inner_text("#found") == "5 found"
+        page.page.keyboard.press("Escape")
+
+        # shift-click picks tracks; the export is an M3U download of their paths
+        paths = dict(line.split("\t") for line in beet("ls", "-f", "$title\t$path").stdout.splitlines())
+        picks = [data["title"].index("Acid Study 1"), data["title"].index(XSS_SCRIPT)]
+        page.page.keyboard.down("Shift")
+        for i in picks:
+            page.page.mouse.click(*page.js(f"__sonic.screenOf({i})"))
+        page.page.keyboard.up("Shift")
+        assert page.js("__sonic.picked()") == sorted(picks)
+        with page.page.expect_download() as dl:
+            page.page.click("#export")
+        text = open(dl.value.path(), encoding="utf-8").read()
+        entries = [x for x in text.splitlines() if not x.startswith("#")]
+        assert sorted(entries) == sorted(paths[data["title"][i]] for i in picks)
+
+        # a click shows the play button; it plays the local file in an <audio> element
+        i = data["title"].index("Pads Study 2")
+        page.page.mouse.click(*page.js(f"__sonic.screenOf({i})"))
+        assert "Pads Study 2" in page.page.inner_text("#now")
+        page.page.click("#play")
+        for _ in range(200):  # (wait_for_function would eval a string: the page's CSP forbids it)
+            if page.js("__sonic.player().readyState >= 2 || !!__sonic.player().error"):
+                break
+            page.page.wait_for_timeout(100)
+        assert page.js("__sonic.player().readyState") >= 2
+        assert page.js("__sonic.player().error") is None
+        assert page.js("__sonic.player().src") == page.js(f"__sonic.fileUrl({json.dumps(paths['Pads Study 2'])})")
+        assert all(u.startswith("file://") or u.startswith("blob:") for u in page.requests), page.requests
+        assert page.errors == [] and page.dialogs == []
+        assert page.js("typeof window.__pwned") == "undefined"
     finally:
         page.close()
 

@@ -36,6 +36,8 @@ class SonicPlugin(BeetsPlugin):
         "sonic_camelot": types.STRING,
         "sonic_key_conf": types.FLOAT,
         "sonic_energy": types.FLOAT,
+        "sonic_cluster": types.INTEGER,
+        "sonic_cluster_name": types.STRING,
     }
 
     def __init__(self, name: str = "sonic"):

@@ -50,6 +50,9 @@ def make() -> ui.Subcommand:
     cmd.parser.add_option("--analysis", action="store_true",
                           help="fill tempo and key (sonic_bpm, sonic_camelot, ...) for items that "
                                "lack them, without recomputing vectors (with --force: all)")
+    cmd.parser.add_option("--clusters", action="store_true",
+                          help="store the sonic clusters of the whole library (sonic_cluster, "
+                               "sonic_cluster_name), as `beet graph` does, without a page")
     common.add_playlist_option(cmd, "the tracks of an M3U playlist")
     return cmd
 
@@ -182,9 +185,27 @@ def analysis(rt, lib, opts, args) -> None:
         output.line(f"  failed: {output.failure(item.path, reason)}")
 
 
+def store_clusters(rt, lib, opts, args) -> None:
+    import numpy as np
+
+    from .. import clusters
+    from ..library_ops import query_rows
+
+    if args or opts.playlist:
+        raise FatalError("--clusters works on the whole library: give no query")
+    space = rt.read_space(opts.space)
+    ids, X = rt.store.matrix(space)
+    rows, by_id = query_rows(ids, lib.items())
+    if len(rows) < 2:
+        raise FatalError("clusters need two or more embedded tracks: run `beet embed`")
+    items = [by_id[int(ids[r])] for r in rows]
+    changed, n = clusters.store(lib, items, clusters.communities(np.asarray(X[rows])))
+    output.line(f"sonic_cluster: {n} clusters over {len(items)} tracks ({changed} changed)")
+
+
 #: option -> what it does instead of embedding (checked in this order)
 MODES = (("drop_space", drop_space), ("prune", prune), ("status", status), ("export", export),
-         ("analysis", analysis))
+         ("analysis", analysis), ("clusters", store_clusters))
 
 
 def run(rt, lib, opts, args) -> None:

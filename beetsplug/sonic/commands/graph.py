@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 from beets import ui
 
-from .. import graph, output
+from .. import clusters, graph, output
 from ..errors import FatalError
 from ..library_ops import query_rows
 from ..playlist import check_writable
@@ -24,6 +24,9 @@ def make() -> ui.Subcommand:
     cmd.parser.add_option("--color-by", metavar="FIELD", help="also offer colouring by a beets field, e.g. genre")
     cmd.parser.add_option("--space", metavar="NAME", help="map another space (e.g. vibe)")
     cmd.parser.add_option("--open", action="store_true", help="open the page in a browser")
+    cmd.parser.add_option("--no-paths", action="store_true",
+                          help="leave file paths out of the page (to share it); no play button, "
+                               "no M3U export")
     common.add_playlist_option(cmd, "map the tracks of an M3U playlist")
     return cmd
 
@@ -38,12 +41,17 @@ def run(rt, lib, opts, args) -> None:
     if len(rows) < 2:
         raise FatalError(f"{len(rows)} matching track(s) have a vector in the {space.name} space; "
                          "a map needs two or more (run `beet embed`)")
-    payload, page = graph.build(np.asarray(X[rows]), [by_id[int(ids[r])] for r in rows], k=opts.k,
-                                space=space.name, color_by=opts.color_by)
+    items = [by_id[int(ids[r])] for r in rows]
+    payload, page = graph.build(np.asarray(X[rows]), items, k=opts.k, space=space.name,
+                                color_by=opts.color_by, paths=not opts.no_paths)
     with open(out, "w", encoding="utf-8") as f:
         f.write(page)
     output.line(f"wrote {out}: {len(rows)} tracks, {len(rows) * payload['k']} links, "
                 f"{payload['ncomm']} communities, {len(page.encode()) / 1e6:.1f} MB")
+    if not args and not opts.playlist and opts.space is None and opts.k == 4:
+        # the whole library in the audio space: its communities become the sonic_cluster fields
+        changed, n = clusters.store(lib, items, np.asarray(payload["comm"]))
+        output.line(f"sonic_cluster: {n} clusters over {len(items)} tracks ({changed} changed)")
     if opts.open:
         import webbrowser
 

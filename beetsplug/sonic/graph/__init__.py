@@ -21,9 +21,12 @@ from . import knn_graph
 
 
 def build_payload(X: np.ndarray, meta: Sequence[dict[str, Any]], *, k: int = 4,
-                  space: str = "", color_by: str | None = None) -> dict[str, Any]:
+                  space: str = "", color_by: str | None = None,
+                  names_of=None) -> dict[str, Any]:
     """Everything the page draws. ``X`` ``(n, d)`` unit vectors; ``meta[i]`` the
-    tags of row i (``id``, ``artist``, ``title``, ``bpm``, ``key``, optional ``color``)."""
+    tags of row i (``id``, ``artist``, ``title``, ``bpm``, ``key``, and optionally
+    ``album``, ``genre``, ``energy``, ``camelot``, ``placement``, ``path``, ``length``,
+    ``color``); ``names_of(labels) -> [name per community]``."""
     X = np.asarray(X, np.float32)
     n = X.shape[0]
     if n != len(meta):
@@ -53,14 +56,33 @@ def build_payload(X: np.ndarray, meta: Sequence[dict[str, Any]], *, k: int = 4,
         "indeg": indeg.tolist(),
         "comm": labels.tolist(),
         "ncomm": int(labels.max()) + 1,
+        "commName": names_of(labels) if names_of else [f"cluster {c + 1}" for c in range(int(labels.max()) + 1)],
+        "album": [str(m.get("album") or "") for m in meta],
+        "genre": [str(m.get("genre") or "") for m in meta],
+        "energy": [None if m.get("energy") is None else round(float(m["energy"]), 1) for m in meta],
+        "camelot": [str(m.get("camelot") or "") for m in meta],
+        "placement": [str(m.get("placement") or "") for m in meta],
+        "path": [str(m.get("path") or "") for m in meta],
+        "length": [int(round(float(m.get("length") or 0))) for m in meta],
         "conn": np.round(knn_graph.connector_scores(idx, sim, labels), 3).tolist(),
     }
 
 
-def item_meta(item: Any, color_by: str | None) -> dict[str, Any]:
-    """The tags of one beets item the page shows."""
-    row = {"id": item.id, "artist": item.artist, "title": item.title, "bpm": item.bpm,
-           "key": item.initial_key}
+def item_meta(item: Any, color_by: str | None, *, paths: bool = True) -> dict[str, Any]:
+    """The tags of one beets item the page shows (``paths``: its file, for the play
+    button and the M3U export)."""
+    from beets.util import displayable_path
+
+    from ..clusters import genres_of
+    from ..dj.fields import mixable
+
+    m = mixable(item)
+    energy = item.get("vibe_energy") or item.get("sonic_energy")
+    row = {"id": item.id, "artist": item.artist, "title": item.title, "bpm": m.bpm or 0,
+           "key": item.initial_key or item.get("sonic_key") or "", "album": item.album,
+           "genre": (genres_of(item) or [""])[0], "energy": energy,
+           "camelot": m.key.camelot if m.key else "", "placement": item.get("vibe_placement") or "",
+           "path": displayable_path(item.path) if paths else "", "length": item.length}
     if color_by:
         value = item.get(color_by)
         row["color"] = ", ".join(map(str, value)) if isinstance(value, (list, tuple)) else (value or "")
@@ -68,13 +90,16 @@ def item_meta(item: Any, color_by: str | None) -> dict[str, Any]:
 
 
 def build(X: np.ndarray, items: Sequence[Any], *, k: int, space: str,
-          color_by: str | None = None) -> tuple[dict[str, Any], str]:
+          color_by: str | None = None, paths: bool = True) -> tuple[dict[str, Any], str]:
     """The use case of ``beet graph``: ``X`` ``(n, d)`` unit vectors of ``items`` (rows
-    match). Returns ``(payload, page)``."""
+    match). Returns ``(payload, page)``; ``payload["comm"]`` are the communities."""
+    from ..clusters import names
+
     if len(items) < 2:
         raise ValueError("a map needs two or more tracks")
-    payload = build_payload(np.asarray(X), [item_meta(it, color_by) for it in items],
-                            k=min(k, len(items) - 1), space=space, color_by=color_by)
+    payload = build_payload(np.asarray(X), [item_meta(it, color_by, paths=paths) for it in items],
+                            k=min(k, len(items) - 1), space=space, color_by=color_by,
+                            names_of=lambda labels: names(labels, items))
     page = render_html(payload, title=f"sonic map — {space} — {len(items)} tracks")
     return payload, page
 
