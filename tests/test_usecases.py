@@ -4,6 +4,7 @@ policy, settings validation, migrations and the documented SQL interface."""
 from __future__ import annotations
 
 import json
+import os
 
 import numpy as np
 import pytest
@@ -164,3 +165,29 @@ def test_backends_return_one_declared_type(tmp_path):
     out = get_backend("spectral", segment=5, positions=(0.5,)).embed(path)
     assert isinstance(out, Embedding) and out.vector.dtype == np.float32
     assert set(out.extras) == {"dj"} and out.extras["dj"]["camelot"]  # tempo and key ride along
+
+
+def test_the_demo_shows_what_the_plugin_is_for():
+    """`./dev demo`'s program: similar, a cohesion check that flags the planted intruder, a
+    mix-compatible suggestion, a map at a printed path, and how to remove the folder."""
+    import re
+    import shutil
+    import subprocess
+    import sys
+
+    proc = subprocess.run([sys.executable, "-m", "beetsplug.sonic.demo", "--backend", "spectral"],
+                          capture_output=True, text=True, timeout=600, stdin=subprocess.DEVNULL)
+    home = re.search(r"rm -rf (\S+)", proc.stdout)
+    try:
+        assert proc.returncode == 0, proc.stdout + proc.stderr
+        out = proc.stdout
+        assert "$ beet similar -n 5" in out and "sounds like" in out
+        flagged = [line for line in out.splitlines() if "doesn't belong" in line and "top" in line]
+        assert len(flagged) == 1 and "Pads Study 1" in flagged[0]
+        mix = out.split("$ beet similar --mix", 1)[1].split("$ beet graph", 1)[0]
+        assert "mixing into" in mix and re.search(r"\d+A|\d+B", mix.splitlines()[2])
+        page = re.search(r"file://(\S+\.html)", out).group(1)
+        assert os.path.getsize(page) > 10_000 and home and page.startswith(home.group(1))
+    finally:
+        if home:
+            shutil.rmtree(home.group(1), ignore_errors=True)

@@ -1,4 +1,5 @@
-"""The demo: a throwaway beets library, imported with auto-embedding, then ``beet similar``.
+"""The demo: a throwaway beets library, imported with auto-embedding, then ``beet similar``,
+a cohesion check that flags a planted intruder, a mix-compatible suggestion and the map.
 
     python -m beetsplug.sonic.demo                 # generated music (four families)
     python -m beetsplug.sonic.demo ~/Music/crate   # your own folder (read only)
@@ -10,6 +11,7 @@ place (``copy: no, write: no``) into a library inside a temporary folder.
 from __future__ import annotations
 
 import argparse
+import json
 import os
 import subprocess
 import sys
@@ -83,8 +85,32 @@ def main(argv: list[str] | None = None) -> int:
         item_id, name = line.split("\t", 1)
         print(f"\n$ beet similar -n 5 id:{item_id}      # {name}")
         print(beet(home, "similar", "-n", "5", f"id:{item_id}", capture=True), end="")
+
+    seed = ids[0].split("\t", 1)[0]
+    if args.music:  # a set of one track's nearest neighbours, and one track from elsewhere
+        near = [json.loads(x)["id"] for x in
+                beet(home, "similar", "-n", "5", "--json", f"id:{seed}", capture=True).splitlines()]
+        far = next((i.split("\t", 1)[0] for i in reversed(ids) if int(i.split("\t", 1)[0]) not in near), seed)
+        query = [f"id:{seed}"] + [x for i in near for x in (",", f"id:{i}")] + [",", f"id:{far}"]
+        what = "a track, its 5 nearest neighbours and one track from elsewhere"
+    else:
+        query = ["title:Acid Study", ",", "title:Pads Study 1"]
+        what = "the acid tracks and one ambient pad planted among them"
+    print(f"\n$ beet cohesion {' '.join(query)}      # {what}")
+    print(beet(home, "cohesion", *query, capture=True), end="")
+    # a track that has something to mix into (generated keys are random: look for one)
+    mix_seed = next((i.split("\t", 1)[0] for i in ids[:8] if beet(
+        home, "similar", "--mix", "--json", "-n", "1", f"id:{i.split(chr(9), 1)[0]}", capture=True).strip()), seed)
+    print(f"\n$ beet similar --mix -n 5 id:{mix_seed}      # what can be mixed into it: tempo, key, sound")
+    print(beet(home, "similar", "--mix", "-n", "5", f"id:{mix_seed}", capture=True), end="")
+    page = os.path.join(home, "sonic-map.html")
+    print(f"\n$ beet graph -o {page}")
+    print(beet(home, "graph", "-o", page, capture=True), end="")
+    print(f"\nOpen the map in a browser: file://{page}")
     print(f"\nThe demo library is in {home}. Try more with:\n  BEETSDIR={home} "
           f"{sys.executable} -m beets similar --help")
+    if not args.home:
+        print(f"When you are done, remove it with:\n  rm -rf {home}")
     return 0
 
 

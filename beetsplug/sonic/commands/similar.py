@@ -172,7 +172,7 @@ def run(rt, lib, opts, args) -> None:
                                           or "(no musicnn tags)"))
     if below and not opts.json:
         output.line(f"({below} more no closer than a typical track of your library: not shown as matches)")
-    if not items and not below:
+    if not items and not below and not opts.json:
         output.line("no other items to compare with" + (" within that query" if within is not None else ""))
     if m3u:
         m3u.write(items)
@@ -220,7 +220,7 @@ def _print_mixes(rt, lib, opts, seeds, hits, m3u) -> None:
                 sonic_change=f"{change:>7}",
                 sonic_camelot_shown=h.mixable.key.camelot if h.mixable.key else "?",
                 sonic_relation=rel.key or "?"))
-    if not mixes:
+    if not mixes and not opts.json:  # JSON output stays JSON: an empty list is no lines
         output.line(f"no track within {opts.bpm_range:g}% and a {opts.key} key: try --bpm-range 8, "
                     "--key any, or --loose")
     if m3u:

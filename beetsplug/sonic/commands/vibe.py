@@ -111,7 +111,7 @@ def search(rt, lib, opts, args) -> None:
     hits, unknown = vr.search_words(v, opts.search, n=opts.number, within=within)
     if unknown:
         output.line(f"not in the vibe vocabulary (ignored): {', '.join(unknown)}")
-    if not hits:
+    if not hits and not opts.json:
         output.line("no vibe shares any of those words" + (" within that query" if within else ""))
     for h in hits:
         item = lib.get_item(h.item_id)
