@@ -327,7 +327,9 @@ def test_a_broken_sidecar_never_stops_beets_itself(beet, family_audio, copy_of):
 
 def test_import_says_what_it_embedded(beet, family_audio, copy_of):
     out = beet("import", copy_of(sorted(family_audio.glob("breaks_*"))[:2])).output
-    assert "sonic: embedded 2 new item(s) in " in out
+    assert "sonic: embedded 2 new item(s) in " in out and "so far" not in out
+    out = beet("import", copy_of(sorted(family_audio.iterdir()))).output  # 18 new, 2 known
+    assert "sonic: 10 new item(s) embedded so far" in out and "sonic: embedded 18 new item(s)" in out
 
 
 def test_hostile_titles_never_add_playlist_entries(beet, family_audio, copy_of, tmp_path):
@@ -360,3 +362,19 @@ def test_nonsense_options_and_values_are_clear_errors_before_work(beet, family_a
     res = beet("embed", "--status", check=False)
     assert "Traceback" not in res.output and "must be yes or no" in res.output
     assert "unknown command" not in res.output
+
+
+def test_space_errors_name_the_right_fix(small):
+    checks = [
+        (("similar", "--space", "vibe", "title:Acid Study 1"), "run `beet vibe`"),
+        (("similar", "--space", "musicnn", "title:Acid Study 1"), "set `sonic: backend: musicnn`"),
+        (("cohesion", "--space", "nope", "title:Acid"), "(spaces: spectral"),
+        (("embed", "--drop-space", "nope", "-y"), "(spaces: spectral"),
+    ]
+    for args, words in checks:
+        res = small(*args, check=False)
+        assert res.returncode != 0 and words in res.output and "Traceback" not in res.output, args
+    assert "to build it" not in small("embed", "--drop-space", "nope", "-y", check=False).output
+    res = small("embed", "--drop-space", "spectral", input="n\n", check=False)  # asks first
+    assert res.returncode != 0 and "nothing changed" in res.output
+    assert status(small)["embedded"] == 4

@@ -12,6 +12,9 @@ from .errors import FatalError
 from .progress import Progress
 from .runtime import Runtime
 
+#: during an import, a progress line after every this many embedded items
+PROGRESS_EVERY = 10
+
 
 def _log_failures(rt: Runtime, report: indexer.Report) -> None:
     for _, path, reason in report.failed:
@@ -50,9 +53,14 @@ def embed_imported(rt: Runtime, items: list) -> None:
     if report.fatal:
         _import_error(rt, "not embedding imported items", report.fatal,
                       report.planned - report.embedded - len(report.failed))
+    before = rt.import_tally[0] + rt.import_tally[1]
     rt.import_tally[0] += report.embedded
     rt.import_tally[1] += len(report.failed)
     rt.import_tally[2] += report.seconds
+    done = rt.import_tally[0] + rt.import_tally[1]
+    if done // PROGRESS_EVERY > before // PROGRESS_EVERY:  # a long import says how it goes
+        output.line(f"sonic: {done} new item(s) embedded so far "
+                    f"({done / max(rt.import_tally[2], 1e-9):.1f} per second of embedding)")
 
 
 def vibe_imported(rt: Runtime, items: list) -> None:

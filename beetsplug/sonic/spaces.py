@@ -43,9 +43,12 @@ def named(store: Store, name: str) -> Space:
     """An existing space by name; an unknown name lists the spaces that exist."""
     space = store.get_space(name)
     if space is None:
+        from .backends import available
+
         known = ", ".join(s.name for s in store.spaces()) or "none yet"
-        raise FatalError(f"there is no {name!r} space in {store.path} (spaces: {known}); "
-                         f"to build it, {how_to_build(name)}")
+        buildable = name.startswith("vibe") or name in available()
+        raise FatalError(f"there is no {name!r} space in {store.path} (spaces: {known})"
+                         + (f"; to build it, {how_to_build(name)}" if buildable else ""))
     return space
 
 
