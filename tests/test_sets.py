@@ -145,5 +145,5 @@ def test_energy_orders_the_families():
             vals.setdefault(fam, []).append(estimate.analyse(y, 22050).energy)
     order = ["pads", "plucks", "acid", "breaks"]
     pairs = [(x, z) for i, a in enumerate(order) for b in order[i + 1:] for x in vals[a] for z in vals[b]]
-    assert sum(x < z for x, z in pairs) / len(pairs) >= 0.8
+    assert sum(x < z for x, z in pairs) / len(pairs) >= 0.9  # the floor
     assert max(vals["pads"]) < min(vals["plucks"]) < min(vals["acid"])
