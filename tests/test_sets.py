@@ -39,6 +39,12 @@ def test_beam_avoids_the_trap_a_greedy_order_walks_into():
     assert [s.row for s in greedy.steps] == [0, 1, 2]   # greedy takes the closest first
     assert [s.row for s in beam.steps] == [0, 2, 3]     # the search looks ahead
     assert beam.score > greedy.score
+    # --explain's material: at slot 2 the local favourite was B, passed over by looking ahead
+    step = beam.steps[1]
+    assert step.runner_up == 1 and step.looked_ahead
+    assert step.runner_up_score == pytest.approx(step.runner_up_transition + 0.5 * step.runner_up_fit)
+    assert step.runner_up_score > step.transition + 0.5 * step.fit
+    assert not greedy.steps[1].looked_ahead
 
 
 def test_impossible_constraints_say_which_one_failed():
@@ -118,6 +124,11 @@ def test_set_command_builds_a_mixable_set(crate, tmp_path):
     assert m3u.read_text().count("\n") >= 12
     text = crate("set", "-n", "4", "--explain").stdout
     assert " 1." in text and "BPM" in text
+    whys = [line.strip() for line in text.splitlines() if line.strip().startswith("why:")]
+    assert len(whys) == 3  # every track after the first, against a named alternative
+    for why in whys:
+        assert "transition" in why and "curve fit" in why and " - " in why
+        assert why.endswith(("decided", "looks ahead"))
 
 
 def test_set_command_names_the_failed_constraint(crate):

@@ -59,6 +59,10 @@ class Step:
     relation: object = None
     runner_up: int | None = None      # the best alternative for this slot
     runner_up_score: float | None = None
+    fit: float | None = None          # this track's fit to the curve (0-1)
+    runner_up_transition: float | None = None
+    runner_up_fit: float | None = None
+    looked_ahead: bool = False        # the alternative scored higher here; the whole set didn't
 
 
 @dataclass
@@ -116,13 +120,15 @@ def build_set(X: np.ndarray, mix: list, energy: np.ndarray, artist: list[str], *
                 rel = relate(mix[a], mix[b])
                 t, _ = transition(float(sims[b]), rel)
                 gain = t + ENERGY_WEIGHT * _energy_fit(energy[b], targets[pos])
-                options.append((gain, b, t, rel))
+                fit = _energy_fit(energy[b], targets[pos])
+                options.append((t + ENERGY_WEIGHT * fit, b, t, rel, fit))
             options.sort(key=lambda o: (-o[0], o[1]))
-            for k, (gain, b, t, rel) in enumerate(options[:fanout]):
-                runner = options[k + 1] if k + 1 < len(options) else None
+            for k, (gain, b, t, rel, fit) in enumerate(options[:fanout]):
+                # the alternative to explain against: the local favourite when the beam
+                # took a lower-ranked track, else the next best
+                alt = options[0] if k else (options[1] if len(options) > 1 else None)
                 expanded.append((seq + [b], score + gain,
-                                 info + [(t, rel, runner[1] if runner else None,
-                                          runner[0] if runner else None)]))
+                                 info + [(t, rel, fit, alt, k > 0)]))
         if not expanded:
             return _result(best_partial, targets, complete=False, blocked=blocked)
         expanded.sort(key=lambda e: (-e[1], e[0]))
@@ -160,8 +166,10 @@ def _result(entry, targets, *, complete: bool, blocked: dict) -> Built:
         return Built([], 0.0, False, blocked)
     seq, score, info = entry
     steps = [Step(seq[0], float(targets[0]))]
-    for i, (t, rel, ru, rus) in enumerate(info, start=1):
-        steps.append(Step(seq[i], float(targets[i]), t, rel, ru, rus))
+    for i, (t, rel, fit, alt, ahead) in enumerate(info, start=1):
+        steps.append(Step(seq[i], float(targets[i]), t, rel,
+                          alt[1] if alt else None, alt[0] if alt else None, fit,
+                          alt[2] if alt else None, alt[4] if alt else None, ahead))
     return Built(steps, float(score), complete, blocked)
 
 

@@ -99,10 +99,23 @@ def _print(rt, opts, items, steps_rows, targets=None, built=None, mixables=None,
             sonic_bpm_shown=f"{m.bpm:6.1f} BPM" if m.bpm else "   ? BPM",
             sonic_camelot_shown=m.key.camelot if m.key else "?", sonic_step=f"{trans:<22}"))
         if getattr(opts, "explain", False) and step and step.runner_up is not None:
-            output.line(f"      over {output.name(items[step.runner_up])} "
-                        f"(score {step.runner_up_score:.2f} vs the pick's better fit)")
+            output.line("      " + _why(step, output.name(items[step.runner_up])))
     if opts.m3u:
         opts.m3u.write(chosen)
+
+
+def _why(step, alternative: str) -> str:
+    """Why this track and not the alternative: the parts of the score, or the look-ahead."""
+    mine = step.transition + sets.ENERGY_WEIGHT * step.fit
+    parts = (f"transition {step.transition:.2f} + curve fit {step.fit:.2f}/2 = {mine:.2f}")
+    theirs = (f"{step.runner_up_transition:.2f} + {step.runner_up_fit:.2f}/2 = "
+              f"{step.runner_up_score:.2f}")
+    if step.looked_ahead:
+        return (f"why: {alternative} scored more here ({theirs}) than this ({parts}), but every "
+                "set through it ended worse: the search looks ahead")
+    decided = ("its transition" if step.transition - step.runner_up_transition
+               >= sets.ENERGY_WEIGHT * (step.runner_up_fit - step.fit) else "the energy curve")
+    return f"why: {parts}, over {alternative} ({theirs}); {decided} decided"
 
 
 def run_set(rt, lib, opts, args) -> None:
