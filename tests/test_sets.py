@@ -122,8 +122,12 @@ def test_set_command_builds_a_mixable_set(crate, tmp_path):
     assert all(r["key_relation"] in ("same", "+1", "-1", "relative", "boost") for r in recs[1:])
     assert all(r["energy"] is not None for r in recs)
     assert m3u.read_text().count("\n") >= 12
+    assert {r["energy_source"] for r in recs} == {"audio"}
+    crate("modify", "-y", "title:" + recs[0]["title"], "vibe_energy=9.5")
     text = crate("set", "-n", "4", "--explain").stdout
     assert " 1." in text and "BPM" in text
+    assert "energy: vibe_energy (beet vibe) for 1 of the " in text  # preferred, and said so
+    crate("modify", "-y", "title:" + recs[0]["title"], "vibe_energy!")  # the crate is shared
     whys = [line.strip() for line in text.splitlines() if line.strip().startswith("why:")]
     assert len(whys) == 3  # every track after the first, against a named alternative
     for why in whys:

@@ -74,6 +74,18 @@ def _pool(rt, pool: list):
     return items, np.asarray(X[rows]), [mixable(it) for it in items], energy
 
 
+def energy_source(item) -> str | None:
+    """Which energy the set builder uses for ``item``: the vibe's where assessed."""
+    return "vibe" if item.get("vibe_energy") else "audio" if item.get("sonic_energy") else None
+
+
+def _say_energy(items) -> None:
+    sources = [energy_source(it) for it in items]
+    output.line(f"energy: vibe_energy (beet vibe) for {sources.count('vibe')} of the {len(items)} "
+                f"pool tracks, sonic_energy (the audio) for {sources.count('audio')}"
+                + (f", unknown for {sources.count(None)}" if None in sources else ""))
+
+
 def _print(rt, opts, items, steps_rows, targets=None, built=None, mixables=None, energy=None):
     chosen = [items[r] for r in steps_rows]
     for pos, r in enumerate(steps_rows):
@@ -86,7 +98,8 @@ def _print(rt, opts, items, steps_rows, targets=None, built=None, mixables=None,
                "bpm": m.bpm, "camelot": m.key.camelot if m.key else None,
                "transition": round(step.transition, 3) if step and step.transition is not None else None,
                "key_relation": rel.key if rel else None,
-               "tempo_change": rel.tempo.change if rel and rel.tempo else None}
+               "tempo_change": rel.tempo.change if rel and rel.tempo else None,
+               "energy_source": energy_source(it)}
         if opts.json:
             output.line(output.item_json(it, **rec))
             continue
@@ -139,6 +152,8 @@ def run_set(rt, lib, opts, args) -> None:
     if np.isnan(energy).all():
         rt.log.warning("no energy known for the pool (run `beet embed --analysis` or `beet vibe`): "
                        "the curve is ignored")
+    if not opts.json and not opts.format:
+        _say_energy(items)
     rules = sets.Rules(opts.bpm_range, opts.key, opts.artist_gap, opts.loose)
     targets = sets.curve(shape, opts.number)
     built = sets.build_set(X, mix, energy, [(it.artist or "").casefold() for it in items],
