@@ -288,16 +288,21 @@ def test_a_dead_worker_never_hangs_the_run(unembedded):
 def test_two_writers_take_turns_and_leave_consistent_vectors(unembedded):
     """Two `beet embed` at once on a fresh sidecar: no item is computed twice, and every
     stored vector is exactly what the space's final statistics make of its raw output."""
-    import numpy as np
-
-    from beetsplug.sonic.backends import get_backend
-
     beet, total = unembedded
     procs = [beet.popen("embed", "-w", "1", "--limit", "6") for _ in range(2)]
     outs = [p.communicate(timeout=300) for p in procs]
     assert all(p.returncode == 0 for p in procs), outs
     embedded = [int(o.split("embedded ", 1)[1].split(",")[0]) for o, _ in outs]
     assert sum(embedded) == count_vectors(beet.sidecar) == 12
+    assert_consistent(beet)
+
+
+def assert_consistent(beet) -> None:
+    """Every stored vector is exactly what the space's statistics make of its raw output."""
+    import numpy as np
+
+    from beetsplug.sonic.backends import get_backend
+
     with beet.store() as store:
         space = store.get_space("spectral")
         ids, R = store.raw_matrix(space)
