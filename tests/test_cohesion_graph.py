@@ -4,6 +4,7 @@ real headless Chromium."""
 from __future__ import annotations
 
 import json
+import re
 import shutil
 from pathlib import Path
 
@@ -109,6 +110,13 @@ def test_matrix_and_heatmap(family_library, tmp_path):
     assert len(rows) == 5 and rows[0].count("|") == 7
     assert "1. Plucks Unit" in out
     assert png.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+    # families given interleaved come out in blocks: the flowing order, not the query's
+    mixed = ["title:Acid Study 1", ",", "title:Pads Study 1", ",", "title:Acid Study 2", ",",
+             "title:Pads Study 2", ",", "title:Acid Study 3", ",", "title:Pads Study 3"]
+    legend = [line for line in family_library("cohesion", "--matrix", *mixed).stdout.splitlines()
+              if re.match(r"^\d+\. ", line)]
+    families = [line.split(" - ")[1].split()[0] for line in legend]
+    assert len(families) == 6 and sum(a != b for a, b in zip(families, families[1:])) == 1
 
 
 def test_heatmap_without_matplotlib_names_the_fix(family_library, tmp_path):

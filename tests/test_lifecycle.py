@@ -58,6 +58,9 @@ def test_remove_deletes_vectors_and_prune_cleans_leftovers(small):
     small.config["plugins"] = ["sonic"]
     small.write_config()
     assert status(small)["orphaned"] == 1
+    # with a query, items that merely don't match it are not "removed items"
+    st = json.loads(small("embed", "--status", "--json", "title:Acid").stdout.splitlines()[0])
+    assert st["orphaned"] == 1 and st["embedded"] == 1
     assert "pruned 1 vector(s) of 1 item(s)" in small("embed", "--prune").stdout
     assert status(small)["orphaned"] == 0
 
