@@ -32,7 +32,8 @@ def line(text: str = "") -> None:
 
 
 def format_item(item, fmt: str, **extra: Any) -> str:
-    """Evaluate a beets template with extra ``$name`` values (e.g. ``$sonic_score``)."""
+    """Evaluate a beets template on an item (or album) with extra ``$name`` values
+    (e.g. ``$sonic_score``)."""
     view = item.copy()
     for key, value in extra.items():
         view[key] = value

@@ -27,13 +27,6 @@ def _record(album, **extra) -> dict:
             "year": album.year, **extra}
 
 
-def _line(album, fmt: str, **extra) -> str:
-    view = album.copy()
-    for key, value in extra.items():
-        view[key] = value
-    return view.evaluate_template(fmt)
-
-
 def _seed_albums(lib, args) -> list:
     albums = list(lib.albums(args))
     if not albums:
@@ -77,7 +70,7 @@ def similar(rt, lib, opts, args, vector=None) -> None:
             output.line(json.dumps(_record(album, score=round(h.score, 4), top_percent=round(top, 2),
                                            tracks=n), ensure_ascii=False))
         else:
-            output.line(_line(album, opts.format or FORMAT, sonic_score=f"{h.score:.3f}",
+            output.line(output.format_item(album, opts.format or FORMAT, sonic_score=f"{h.score:.3f}",
                               sonic_top=f"top {top:.1f}%", sonic_tracks=str(n)))
     if opts.m3u:
         M3UTarget.of(opts.m3u).write([it for album in shown for it in album.items()])
@@ -105,7 +98,7 @@ def judge(rt, lib, opts, args) -> None:
     output.line("")
     for i in result.worst_first:
         judged = not np.isnan(r.top[i])
-        output.line(_line(albums[int(r.ids[i])], opts.format or COHESION_FORMAT,
+        output.line(output.format_item(albums[int(r.ids[i])], opts.format or COHESION_FORMAT,
                           sonic_fit=f"{r.fit[i]:6.3f}",
                           sonic_top=f"top {r.top[i]:3.0f}%" if judged else "",
                           sonic_bar=output.bar(1 - r.top[i] / 100 if judged else r.fit[i]),
