@@ -150,7 +150,10 @@ def matching(lib, query, log=None) -> list:
     whose files exist and have entries, those terms are resolved here (beets #6784):
     the first playlist's tracks in its order, kept if they are in every other named
     playlist and match the rest of the query."""
-    terms = shlex.split(query) if isinstance(query, str) else list(query or [])
+    try:
+        terms = shlex.split(query) if isinstance(query, str) else list(query or [])
+    except ValueError:  # an unbalanced quote: beets parses (and reports) it its own way
+        return list(lib.items(query))
     items = list(lib.items(terms))
     names = [t.split(":", 1)[1] for t in terms if t.startswith("playlist:")]
     if items or not names:
