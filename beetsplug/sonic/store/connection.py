@@ -112,10 +112,16 @@ def _open_read_only(path: str, driver: str | None):
         return connect(path, driver=driver, read_only="immutable")
 
 
+def is_full(exc: BaseException) -> bool:
+    """The disk is full: SQLite's SQLITE_FULL, or an OS write error ENOSPC -- judged by the
+    error, never by a path that happens to contain the word."""
+    return getattr(exc, "errno", None) == errno.ENOSPC or "database or disk is full" in str(exc)
+
+
 def _disk_full(folder: str, exc: BaseException) -> bool:
     """SQLite says "disk is full", or "disk I/O error" where its shared memory couldn't
     grow: either way, less than a MiB is left."""
-    if "full" in str(exc):
+    if is_full(exc):
         return True
     try:
         st = os.statvfs(folder)
@@ -133,7 +139,7 @@ def failure(path: str, exc: BaseException, verb: str) -> str:
     """One line naming the file, the cause and the fix. Only damage gets the way out
     (restore, or rebuild): a sidecar that is merely unreachable is never advised away."""
     text = str(exc)
-    if "full" in text or "No space" in text:
+    if is_full(exc):
         return (f"cannot {verb} the sonic sidecar {path}: the disk is full ({text}). Free some "
                 "space and run the command again; finished work is kept")
     if verb == "write":
