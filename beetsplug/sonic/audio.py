@@ -87,13 +87,80 @@ def duration_of(container) -> float | None:
 
 
 def _decode_span(container, *, sr: int, start: float, length: float | None) -> np.ndarray:
-    """Decode ``length`` seconds from ``start`` (None = to the end), mono at ``sr``."""
+    """Decode ``length`` seconds from ``start`` (None = to the end), mono at ``sr``.
+
+    FFmpeg does the whole job in C (:func:`_decode_graph`); where that graph can't be
+    built, frame by frame through PyAV (:func:`_decode_frames`), the same samples slower.
+    """
+    import av
+
+    try:
+        y = _decode_graph(container, sr=sr, start=start, length=length)
+    except (av.FFmpegError, ValueError, UnicodeError):
+        y = None
+    if y is None:
+        y = _decode_frames(container, sr=sr, start=start, length=length)
+    if length is not None:
+        y = y[: int(round(length * sr))]
+    return np.ascontiguousarray(y * _mono_gain(container), dtype=np.float32)
+
+
+def _mono_gain(container) -> np.float32:
+    # FFmpeg's stereo->mono matrix is (L + R) / sqrt(2); scaled back to the
+    # channel mean so a mono file and its stereo copy give the same samples.
+    stereo = container.streams.audio[0].codec_context.channels == 2
+    return np.float32(1 / np.sqrt(2)) if stereo else np.float32(1)
+
+
+#: samples per frame the graph hands back: a 30 s segment crosses into Python a few times,
+#: not once per codec frame (a Vorbis frame is ~15 ms: 2,000 crossings per 30 s)
+GRAPH_FRAME = 1 << 16
+
+
+def _decode_graph(container, *, sr: int, start: float, length: float | None) -> np.ndarray | None:
+    """Seek, decode, trim, resample and downmix in one FFmpeg filter graph
+    (amovie -> atrim -> aresample -> aformat -> asetnsamples): 2-3x faster than the
+    frame loop, whose cost is Python's per-frame work. ``None`` for a file the graph
+    can't open by name (``container.name`` is not a path on disk)."""
+    import av
+
+    path = container.name
+    if not isinstance(path, str) or not os.path.isfile(path):
+        return None
+    graph = av.filter.Graph()
+    # options go in as a dictionary, never parsed from a string: any file name is safe
+    chain = [graph.add("amovie", filename="file:" + path, seek_point=f"{start:.6f}"),
+             # a little past the end: after a seek some decoders (MP3) shift the
+             # timestamps by their priming delay, and the caller cuts to length
+             graph.add("atrim", start=f"{start:.6f}",
+                       **({} if length is None else {"duration": f"{length + 0.25:.6f}"})),
+             graph.add("aresample", out_sample_rate=str(sr)),
+             graph.add("aformat", sample_fmts="flt", channel_layouts="mono"),
+             graph.add("asetnsamples", n=str(GRAPH_FRAME), p="0"),
+             graph.add("abuffersink")]
+    for a, b in zip(chain, chain[1:]):
+        a.link_to(b)
+    graph.configure()
+    chunks: list[np.ndarray] = []
+    while True:
+        try:
+            chunks.append(chain[-1].pull().to_ndarray().reshape(-1))
+        except (av.EOFError, av.BlockingIOError):
+            break
+        except av.FFmpegError as exc:
+            # A truncated or damaged file: keep what decoded cleanly, if anything.
+            if not chunks:
+                raise ItemError(f"audio could not be decoded ({_av_reason(exc)})") from None
+            break
+    return np.concatenate(chunks) if chunks else np.zeros(0, np.float32)
+
+
+def _decode_frames(container, *, sr: int, start: float, length: float | None) -> np.ndarray:
+    """:func:`_decode_span` through PyAV's frames, one at a time."""
     import av
 
     stream = container.streams.audio[0]
-    # FFmpeg's stereo->mono matrix is (L + R) / sqrt(2); scaled back to the
-    # channel mean so a mono file and its stereo copy give the same samples.
-    gain = np.float32(1 / np.sqrt(2)) if stream.codec_context.channels == 2 else np.float32(1)
+    time_base = float(stream.time_base) if stream.time_base else 0.0
     resampler = av.AudioResampler(format="flt", layout="mono", rate=sr, frame_size=32768)
     if start > 0:
         container.seek(int(start * 1_000_000), any_frame=False)
@@ -102,7 +169,7 @@ def _decode_span(container, *, sr: int, start: float, length: float | None) -> n
     first: float | None = None
     try:
         for frame in container.decode(stream):
-            t0 = float(frame.pts * frame.time_base) if frame.pts is not None else (first or start)
+            t0 = frame.pts * time_base if frame.pts is not None else (first or start)
             t1 = t0 + frame.samples / frame.sample_rate
             if t1 <= start:
                 continue
@@ -118,10 +185,7 @@ def _decode_span(container, *, sr: int, start: float, length: float | None) -> n
     chunks += [out.to_ndarray().reshape(-1) for out in resampler.resample(None)]
     if not chunks:
         return np.zeros(0, np.float32)
-    y = np.concatenate(chunks)[max(int(round(((first or start) - start) * -sr)), 0):]
-    if length is not None:
-        y = y[: int(round(length * sr))]
-    return np.ascontiguousarray(y * gain, dtype=np.float32)
+    return np.concatenate(chunks)[max(int(round(((first or start) - start) * -sr)), 0):]
 
 
 def _cut(whole: np.ndarray, *, sr: int, length: float, positions: tuple[float, ...]) -> list[np.ndarray]:
