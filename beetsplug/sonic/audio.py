@@ -128,6 +128,7 @@ def _decode_graph(container, *, sr: int, start: float, length: float | None) -> 
     if not isinstance(path, str) or not os.path.isfile(path):
         return None
     graph = av.filter.Graph()
+    graph.threads = 1  # audio filters don't slice-thread: a pool per graph is pure cost
     # options go in as a dictionary, never parsed from a string: any file name is safe
     chain = [graph.add("amovie", filename="file:" + path, seek_point=f"{start:.6f}"),
              # a little past the end: after a seek some decoders (MP3) shift the
