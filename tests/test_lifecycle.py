@@ -257,20 +257,49 @@ def _children(pid: int) -> list[int]:
         return []
 
 
+def _is_worker(pid: int) -> bool:
+    try:
+        with open(f"/proc/{pid}/cmdline", "rb") as f:
+            cmd = f.read()
+    except OSError:
+        return False
+    return b"spawn_main" in cmd  # not the resource tracker
+
+
+@pytest.mark.slow
+def test_every_worker_runs_one_blas_thread(unembedded):
+    """Workers start when tasks are submitted, not when the pool is made: each must still
+    inherit one BLAS thread (two workers x two threads on two cores made -w 2 slower
+    than -w 1)."""
+    beet, total = unembedded
+    proc = beet.popen("embed", "--workers", "2")
+    seen: dict[int, bytes] = {}
+
+    def both_workers_read() -> bool:
+        for pid in _children(proc.pid):
+            if _is_worker(pid) and pid not in seen:
+                try:
+                    with open(f"/proc/{pid}/environ", "rb") as f:
+                        seen[pid] = f.read()
+                except OSError:
+                    pass
+        return len(seen) >= 2 or proc.poll() is not None
+
+    wait_for(both_workers_read)
+    out, err = proc.communicate(timeout=300)
+    assert proc.returncode == 0, err
+    assert len(seen) >= 2, "the run ended before both workers could be looked at"
+    for env in seen.values():
+        assert b"OPENBLAS_NUM_THREADS=1\0" in env and b"OMP_NUM_THREADS=1\0" in env
+
+
 @pytest.mark.slow
 def test_a_dead_worker_never_hangs_the_run(unembedded):
     """kill -9 one worker (as the OOM killer would): its track is reported, the rest is
     embedded by a fresh pool, the run ends, and the next run picks up the lost track."""
     beet, total = unembedded
     proc = beet.popen("embed", "--workers", "2")
-
-    def is_worker(pid: int) -> bool:
-        try:
-            with open(f"/proc/{pid}/cmdline", "rb") as f:
-                cmd = f.read()
-        except OSError:
-            return False
-        return b"spawn_main" in cmd  # not the resource tracker
+    is_worker = _is_worker
 
     # killed as soon as it exists: its pool has tasks in flight from the start, so the
     # kill always lands mid-run, however fast or loaded the machine is

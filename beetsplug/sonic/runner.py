@@ -180,7 +180,8 @@ _THREAD_VARS = ("OPENBLAS_NUM_THREADS", "OMP_NUM_THREADS", "MKL_NUM_THREADS")
 @contextmanager
 def _single_threaded_children():
     """Worker processes each use ONE BLAS thread: N workers x N threads on N cores would
-    oversubscribe them (measured: -w 2 was no faster than -w 1 before this)."""
+    oversubscribe them (measured: -w 2 was slower than -w 1 while workers, which start
+    when tasks are submitted, escaped this by starting after it ended)."""
     saved = {k: os.environ.get(k) for k in _THREAD_VARS}
     os.environ.update({k: "1" for k in _THREAD_VARS})
     try:
@@ -219,16 +220,20 @@ def _pool_outcomes(backend: Backend, tasks: list[tuple[int, bytes]], workers: in
     # if this process is killed, the resource tracker frees the pool's semaphores: quietly
     if _QUIET_TRACKER not in sys.warnoptions:
         sys.warnoptions.append(_QUIET_TRACKER)
-    todo = deque(tasks)
+    # workers start on demand, at submit time: the whole pool's life runs single-threaded
+    with _single_threaded_children():
+        yield from _pool_rounds(deque(tasks), ctx, backend, workers, options)
+
+
+def _pool_rounds(todo: deque, ctx, backend: Backend, workers: int, options: dict):
     strikes = 0  # pools in a row that broke before finishing a single track
     while todo:
         if strikes >= 3:  # workers can't even start (a crash on import?): stop, don't spin
             for task in todo:
                 yield Outcome(*task, error=WORKER_DIED, state=file_state(task[1]), transient=True)
             return
-        with _single_threaded_children():
-            pool = ProcessPoolExecutor(workers, mp_context=ctx, initializer=_init_worker,
-                                       initargs=(backend.NAME, options, os.getpid()))
+        pool = ProcessPoolExecutor(workers, mp_context=ctx, initializer=_init_worker,
+                                   initargs=(backend.NAME, options, os.getpid()))
         flight: dict[Future, tuple[int, bytes]] = {}
         broken = finished = False
         try:
