@@ -14,7 +14,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from .estimate import _stft_power, onset_envelope
+from .estimate import Onsets, _stft_power, onsets_of
 
 WEIGHTS = {"density": 0.35, "tempo": 0.40, "loudness": 0.10, "brightness": 0.15}
 #: onsets per beat above which a reading under 100 BPM is taken as half time: plucked
@@ -28,12 +28,12 @@ def _ramp(x: float, lo: float, hi: float) -> float:
 
 
 def energy(y: np.ndarray, sr: int, *, bpm: float | None,
-           onsets: tuple[np.ndarray, float] | None = None) -> float:
-    """Energy 1-10 of mono ``y`` (one decimal); ``onsets``: its onset envelope, if known."""
+           onsets: Onsets | None = None) -> float:
+    """Energy 1-10 of mono ``y`` (one decimal); ``onsets``: :func:`onsets_of` ``y``, if known."""
     y = np.asarray(y, np.float32)
     if y.size < sr or not np.any(y):
         return 1.0
-    env, fps = onsets or onset_envelope(y, sr)
+    env = (onsets or onsets_of(y, sr)).env
     # an absolute threshold: drum hits reach 30-60 on this envelope, a pad's swells about 5
     peaks = (env[1:-1] > ONSET_MIN) & (env[1:-1] >= env[:-2]) & (env[1:-1] > env[2:])
     density = peaks.sum() / (y.size / sr)

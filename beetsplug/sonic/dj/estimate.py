@@ -106,12 +106,6 @@ def onsets_of(y: np.ndarray, sr: int, *, hop: int = 512) -> Onsets:
     return Onsets(_detrend(flux.sum(axis=1), fps), _detrend(flux[:, snare].sum(axis=1), fps), fps)
 
 
-def onset_envelope(y: np.ndarray, sr: int, *, hop: int = 512) -> tuple[np.ndarray, float]:
-    """``(envelope (frames,), frames per second)`` of :func:`onsets_of`."""
-    o = onsets_of(y, sr, hop=hop)
-    return o.env, o.fps
-
-
 def _acf(env: np.ndarray) -> np.ndarray | None:
     env = env - env.mean()
     f = np.fft.rfft(env, 2 * env.size)
@@ -213,4 +207,4 @@ def analyse(y: np.ndarray, sr: int) -> TempoKey:
     onsets = onsets_of(y, sr)
     bpm, bconf = tempo(y, sr, onsets=onsets)
     k, kconf = key(y, sr)
-    return TempoKey(bpm, bconf, k, kconf, energy(y, sr, bpm=bpm, onsets=(onsets.env, onsets.fps)))
+    return TempoKey(bpm, bconf, k, kconf, energy(y, sr, bpm=bpm, onsets=onsets))
