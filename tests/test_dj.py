@@ -103,6 +103,15 @@ def test_the_backbeat_settles_the_metrical_level():
     assert plain[0] == plain[1]
 
 
+def test_four_on_the_floor_without_a_snare_is_not_halved():
+    # acid: kick on every beat, off-beat hats, a 16-step 303 line that repeats every bar
+    # (which, at half the tempo, looks like a backbeat); no snare at all
+    for i in range(12):
+        s = synth.spec("acid", i)
+        bpm = estimate.tempo(_mono_22k(s), 22050)[0]
+        assert abs(bpm / s.bpm - 1) <= 0.02, (i, s.bpm, bpm)
+
+
 def test_silence_and_noise_give_no_estimate():
     assert estimate.tempo(np.zeros(22050 * 10, np.float32), 22050) == (None, 0.0)
     assert estimate.key(np.zeros(22050 * 10, np.float32), 22050) == (None, 0.0)

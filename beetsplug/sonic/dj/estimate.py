@@ -124,13 +124,18 @@ def backbeat(acf: np.ndarray, fps: float, bpm: float) -> float:
 def _metrical_level(bpms: np.ndarray, comb: np.ndarray, best: int, snare: np.ndarray,
                     fps: float) -> int:
     """The index of the reading the backbeat settles on (``best`` when it is unclear):
-    each other level is taken at its own comb peak within 3 %."""
+    each other level is taken at its own comb peak within 3 %. A reading whose snare band
+    repeats more every beat than every two (off-beat hats, a 16th-note synth line) is
+    never halved: its beats are marked already, and a pattern that repeats every bar
+    would pass for a backbeat at half its tempo."""
     acf = _acf(snare)
     if acf is None:
         return best
     own = backbeat(acf, fps, bpms[best])
     choice, clearest = best, own
     for ratio in LEVELS:
+        if ratio < 1 and own < 0:
+            continue
         near = np.flatnonzero(np.abs(bpms / (bpms[best] * ratio) - 1) <= 0.03)
         if near.size:
             i = int(near[np.argmax(comb[near])])
