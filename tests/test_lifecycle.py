@@ -316,6 +316,52 @@ def test_a_dead_worker_never_hangs_the_run(unembedded):
     assert status(beet)["embedded"] == total
 
 
+KILL_AT_ONCE = r"""
+import os, signal, sys, threading, time
+from beetsplug.sonic import runner
+from beetsplug.sonic.backends import get_backend
+
+def kill_first_worker(me):
+    while True:
+        try:
+            kids = open(f"/proc/{me}/task/{me}/children").read().split()
+        except OSError:
+            kids = []
+        for k in kids:
+            try:
+                if b"spawn_main" in open(f"/proc/{k}/cmdline", "rb").read():
+                    os.kill(int(k), signal.SIGKILL)
+                    return
+            except OSError:
+                pass
+        time.sleep(0.002)
+
+if __name__ == "__main__":
+    threading.Thread(target=kill_first_worker, args=(os.getpid(),), daemon=True).start()
+    backend = get_backend("spectral", segment=30.0, positions=(0.5,))
+    tasks = [(i + 1, os.fsencode(p)) for i, p in enumerate(sys.argv[1:])]
+    print(sum(1 for _ in runner.outcomes(backend, tasks, 2, {"segment": 30.0, "positions": (0.5,)})))
+"""
+
+
+@pytest.mark.slow
+def test_a_worker_killed_while_the_pool_starts_never_hangs_the_exit(tmp_path, family_audio):
+    """The first worker killed the moment it exists, while the pool is still starting the
+    second: CPython's broken-pool handling then joins a worker it never signalled, and
+    the interpreter's exit waited for it forever (2 runs in 16 before the fix)."""
+    import subprocess
+    import sys
+
+    script = tmp_path / "kill_at_once.py"
+    script.write_text(KILL_AT_ONCE)
+    files = [str(p) for p in sorted(family_audio.iterdir())[:8]]
+    env = dict(os.environ, PYTHONPATH=os.path.dirname(os.path.dirname(__file__)))
+    for _ in range(6):
+        done = subprocess.run([sys.executable, str(script), *files], capture_output=True,
+                              text=True, timeout=120, env=env)  # a hang fails here
+        assert done.returncode == 0 and done.stdout.strip() == str(len(files)), done.stderr
+
+
 @pytest.mark.slow
 def test_two_writers_take_turns_and_leave_consistent_vectors(unembedded):
     """Two `beet embed` at once on a fresh sidecar: no item is computed twice, and every

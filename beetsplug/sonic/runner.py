@@ -265,7 +265,15 @@ def _pool_rounds(todo: deque, ctx, backend: Backend, workers: int, options: dict
             strikes += broken
             finished = True
         finally:
+            procs = list((getattr(pool, "_processes", None) or {}).values())
             if not finished:  # Ctrl-C or an error in the caller: don't wait for the workers
-                for proc in list(getattr(pool, "_processes", {}).values()):
+                for proc in procs:
                     proc.terminate()
+            elif broken:
+                # CPython (3.11) terminates a broken pool's workers, then joins them; a
+                # worker it started while that was under way is never signalled, and the
+                # join -- then the interpreter's exit -- waits for it forever. End them all.
+                for proc in procs:
+                    if proc.is_alive():
+                        proc.kill()
             pool.shutdown(wait=finished and not broken, cancel_futures=True)
