@@ -11,7 +11,7 @@ import subprocess
 import pytest
 
 from .helpers import Beet
-from .test_lifecycle import _children, assert_consistent, status, wait_for
+from .test_lifecycle import _children, _is_worker, assert_consistent, count_vectors, status, wait_for
 
 
 class Mounts:
@@ -119,7 +119,11 @@ def test_workers_of_a_killed_parent_exit_quietly(tmp_path, family_audio):
     beet = Beet(tmp_path / "h", auto=False)
     beet("import", incoming(tmp_path, "in", sorted(family_audio.iterdir())))
     proc = beet.popen("embed", "--workers", "2")
-    wait_for(lambda: len(_children(proc.pid)) >= 2)
+    # killed mid-run, once both workers are at work (a first vector is stored): not in
+    # the instant a worker is being spawned, when CPython's own bootstrap, before any
+    # of our code runs, would report the parent's pipe closing (EOFError)
+    wait_for(lambda: count_vectors(beet.sidecar) >= 1
+             and sum(_is_worker(c) for c in _children(proc.pid)) >= 2)
     workers = _children(proc.pid)
     os.kill(proc.pid, signal.SIGKILL)
     # the workers hold the pipes: communicate() returns only once every one has exited
