@@ -1,29 +1,36 @@
-"""Tempo and key: accuracy and speed, ours vs Essentia, side by side in one run.
+"""Tempo and key: accuracy and speed on real compositions, ours vs the DSP anchors, one run.
 
-    python benchmarks/tempo_key.py [CORPUS_DIR]
+    python benchmarks/tempo_key.py [--truth DIR] [--generated] [--dev-corpus]
 
-1. Generated tracks of known truth (synth.truth_spec: 4 rhythm styles, 70-180 BPM, all
-   24 keys), written as MP3 and decoded by the plugin like any file: tempo within 2 %
-   (and octave-equivalent), key exact / exact-or-relative-or-fifth.
-2. Real music (the development corpus): agreement with Essentia's RhythmExtractor2013
-   and KeyExtractor on the same 30 s midpoint segments (tempo within 4 %, with and
-   without octave equivalence; key exact, exact-or-relative).
-3. Seconds per track on one core for both, on the same decoded segments.
+1. The real-music truth set (``tools/truth_corpus.py``: compositions whose own source
+   file states tempo and key, rendered to audio): every analyzer gets exactly the 30 s
+   midpoint segment the plugin analyses. Tempo Acc1 (within 4 %), Acc2 (also at x2 x1/2
+   x3 x1/3), error classes, precision of the hits; key exact (either key of a signature),
+   exact-or-relative, MIREX weighted score, the relation table; accuracy by confidence
+   bin; seconds per track on one core (decode excluded).
+2. ``--generated``: the generated truth set (``synth.truth_spec``, 96 tracks): proves
+   rules, not taste; a second, separate table.
+3. ``--dev-corpus``: agreement with Essentia on the development corpus (no truth there).
 
-Essentia is AGPL: it is never a dependency of the plugin. It runs in a throwaway
-environment named by SONIC_ESSENTIA_PYTHON (a python with ``pip install essentia``);
-without it, our side is printed alone.
+Anchors run in a throwaway environment named by SONIC_ESSENTIA_PYTHON (a python with
+``pip install essentia librosa``): Essentia's RhythmExtractor2013 (multifeature) and
+KeyExtractor with the edma, bgate and temperley profiles, and librosa's beat_track.
+Essentia is AGPL: never a dependency of the plugin. Without it, our side prints alone.
 """
 
 from __future__ import annotations
 
+import argparse
+import csv
 import glob
+import hashlib
 import json
 import os
 import subprocess
 import sys
 import tempfile
 import time
+from collections import Counter
 
 os.environ.setdefault("OPENBLAS_NUM_THREADS", "1")  # one core: no BLAS threads spinning
 import numpy as np  # noqa: E402
@@ -37,20 +44,252 @@ from beetsplug.sonic.audio import load_segments  # noqa: E402
 from beetsplug.sonic.dj import estimate, keys  # noqa: E402
 
 SR = 22050
-ESSENTIA_CHILD = r"""
-import json, sys, time
-import essentia.standard as es
+PROFILES = ("edma", "bgate", "temperley")
+ANCHOR_CHILD = r"""
+import json, sys, time, warnings
+warnings.filterwarnings("ignore")
+import numpy as np
+PROFILES = sys.argv[1].split(",")
 out = []
-rhythm = es.RhythmExtractor2013(method="multifeature")
-key = es.KeyExtractor()
-for path in sys.argv[1:]:
-    audio = es.MonoLoader(filename=path, sampleRate=44100)()
-    t = time.process_time()
-    bpm = rhythm(audio)[0]
-    k, scale, strength = key(audio)
-    out.append({"bpm": float(bpm), "key": f"{k} {scale}", "s": time.process_time() - t})
+try:
+    import essentia
+    essentia.log.warningActive = False
+    import essentia.standard as es
+    rhythm = es.RhythmExtractor2013(method="multifeature")
+    keyx = {p: es.KeyExtractor(profileType=p) for p in PROFILES}
+except ImportError:
+    es = None
+try:
+    import librosa
+except ImportError:
+    librosa = None
+for path in sys.argv[2:]:
+    row = {}
+    if es is not None:
+        audio = es.MonoLoader(filename=path, sampleRate=44100)()
+        t = time.process_time()
+        bpm, _, conf, _, _ = rhythm(audio)
+        row["ess_bpm"], row["ess_bpm_conf"] = float(bpm), float(conf)
+        row["ess_s"] = time.process_time() - t
+        for p, kx in keyx.items():
+            t = time.process_time()
+            k, scale, strength = kx(audio)
+            row["ess_key_" + p] = f"{k} {scale}"
+            row["ess_key_s_" + p] = time.process_time() - t
+    if librosa is not None:
+        y, sr = librosa.load(path, sr=22050)
+        t = time.process_time()
+        tempo = librosa.beat.beat_track(y=y, sr=sr)[0]
+        row["lib_bpm"] = float(np.atleast_1d(tempo)[0])
+        row["lib_s"] = time.process_time() - t
+    out.append(row)
 print(json.dumps(out))
 """
+
+
+# ---------------------------------------------------------------------------- scoring
+
+TEMPO_CLASSES = (("x2", 2.0), ("x1/2", 0.5), ("x2/3", 2 / 3), ("x3/2", 1.5), ("x3", 3.0), ("x1/3", 1 / 3))
+
+
+def tempo_class(est: float | None, truths: list[float], tol: float = 0.04) -> str:
+    """``hit`` (within ``tol`` of any accepted truth), an error class, ``other`` or ``none``."""
+    if not est:
+        return "none"
+    if any(abs(est / t - 1) <= tol for t in truths):
+        return "hit"
+    for name, r in TEMPO_CLASSES:
+        if abs(est / (truths[0] * r) - 1) <= tol:
+            return name
+    return "other"
+
+
+def acc2(cls: str) -> bool:
+    return cls in ("hit", "x2", "x1/2", "x3", "x1/3")
+
+
+def key_relation(truth: keys.Key, est: keys.Key | None) -> str:
+    """MIREX classes: same, fifth above / below (same mode), relative, parallel, other."""
+    if est is None:
+        return "none"
+    if est == truth:
+        return "same"
+    if est.minor == truth.minor and (est.tonic - truth.tonic) % 12 == 7:
+        return "fifth above"
+    if est.minor == truth.minor and (est.tonic - truth.tonic) % 12 == 5:
+        return "fifth below"
+    if est == truth.relative:
+        return "relative"
+    if est.tonic == truth.tonic:
+        return "parallel"
+    return "other"
+
+
+MIREX = {"same": 1.0, "fifth above": 0.5, "fifth below": 0.5, "relative": 0.3, "parallel": 0.2}
+
+
+def key_score(truths: list[keys.Key], est: keys.Key | None) -> tuple[str, float]:
+    """The best relation over the accepted truths (both keys of a bare signature)."""
+    rels = [key_relation(t, est) for t in truths]
+    best = max(rels, key=lambda r: MIREX.get(r, 0.0))
+    return best, MIREX.get(best, 0.0)
+
+
+# ---------------------------------------------------------------------------- data
+
+def load_truth(folder: str) -> list[dict]:
+    path = os.path.join(folder, "truth.tsv")
+    if not os.path.exists(path):
+        return []
+    rows = []
+    with open(path, newline="") as f:
+        for r in csv.DictReader(f, delimiter="\t"):
+            p = r["path"] if os.path.isabs(r["path"]) else os.path.join(folder, r["path"])
+            bpms = [float(r["bpm"])] if r.get("bpm") else []
+            if r.get("beat_bpm") and r["beat_bpm"] not in ("", r.get("bpm")):
+                bpms.append(float(r["beat_bpm"]))
+            ks = [keys.parse(k) for k in (r.get("key") or "").split("|") if k.strip()]
+            rows.append({"path": p, "source": r.get("source", ""), "bpms": bpms,
+                         "keys": [k for k in ks if k], "key_kind": r.get("key_kind", ""),
+                         "meter": r.get("meter", "")})
+    return [r for r in rows if os.path.exists(r["path"])]
+
+
+def segments(paths: list[str]) -> list[np.ndarray]:
+    """The 30 s midpoints the plugin analyses, decoded once and cached."""
+    h = hashlib.sha1("\n".join(f"{p}:{os.path.getmtime(p)}" for p in paths).encode()).hexdigest()[:12]
+    cached = os.path.join(CACHE, f"segments-{h}.npz")
+    if os.path.exists(cached):
+        with np.load(cached) as z:
+            return [z[f"a{i}"] for i in range(len(paths))]
+    ys = [load_segments(p, sr=SR, length=30.0, positions=(0.5,))[0] for p in paths]
+    os.makedirs(CACHE, exist_ok=True)
+    np.savez(cached, **{f"a{i}": y for i, y in enumerate(ys)})
+    return ys
+
+
+def ours(segs: list[np.ndarray]) -> tuple[list[dict], float]:
+    """Estimates and mean seconds per track (tempo, key, energy; one core)."""
+    res, spent = [], 0.0
+    for y in segs:
+        t = time.process_time()
+        res.append(estimate.analyse(y, SR).to_json())
+        spent += time.process_time() - t
+    return res, spent / max(1, len(segs))
+
+
+def anchors(segs: list[np.ndarray]) -> list[dict] | None:
+    py = os.environ.get("SONIC_ESSENTIA_PYTHON")
+    if not py:
+        return None
+    with tempfile.TemporaryDirectory() as tmp:
+        files = []
+        for i, y in enumerate(segs):
+            files.append(os.path.join(tmp, f"{i}.wav"))
+            # the same samples at 44.1 kHz (Essentia's default rate), linear interpolation
+            t = np.arange(0, y.size * 2) / 2.0
+            synth.write(files[-1], np.interp(t, np.arange(y.size), y)[None, :].astype(np.float32), sr=44100)
+        env = dict(os.environ, OMP_NUM_THREADS="1", OPENBLAS_NUM_THREADS="1")
+        out = subprocess.run(["taskset", "-c", "0", py, "-c", ANCHOR_CHILD, ",".join(PROFILES), *files], env=env,
+                             capture_output=True, text=True, check=True).stdout
+    return json.loads(out.strip().splitlines()[-1])
+
+
+# ---------------------------------------------------------------------------- report
+
+def pct(n: int, d: int) -> str:
+    return f"{n / d:.0%} ({n})" if d else "-"
+
+
+def tempo_table(truth: list[dict], readings: dict[str, list[float | None]]) -> dict[str, list[str]]:
+    print("| tempo | Acc1 (4 %) | Acc2 (x2 x1/2 x3 x1/3) | x2 | x1/2 | x2/3 | x3/2 | other | "
+          "median error of hits |\n| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |")
+    classes = {}
+    for name, bpms in readings.items():
+        cls = [tempo_class(b, t["bpms"]) for b, t in zip(bpms, truth)]
+        classes[name] = cls
+        c = Counter(cls)
+        errs = [min(abs(b / x - 1) for x in t["bpms"]) for b, t, k in zip(bpms, truth, cls) if k == "hit"]
+        n = len(truth)
+        print(f"| {name} | {pct(c['hit'], n)} | {pct(sum(map(acc2, cls)), n)} | {c['x2']} | {c['x1/2']} | "
+              f"{c['x2/3']} | {c['x3/2']} | {c['other'] + c['x3'] + c['x1/3'] + c['none']} | "
+              f"{np.median(errs) * 100 if errs else float('nan'):.2f} % |")
+    return classes
+
+
+def key_table(truth: list[dict], readings: dict[str, list[str | None]]) -> None:
+    rows = [i for i, t in enumerate(truth) if t["keys"]]
+    stated = [i for i in rows if truth[i]["key_kind"] == "stated"]
+    print(f"\n{len(rows)} tracks with a key ({len(stated)} with the mode stated; the others count "
+          "either key of their signature)\n")
+    print("| key | exact | exact or relative | MIREX (all) | MIREX (mode stated) | fifth above | "
+          "fifth below | relative | parallel | other |\n| --- | ---: | ---: | ---: | ---: | ---: | ---: | "
+          "---: | ---: | ---: |")
+    for name, ks in readings.items():
+        rel, score = zip(*[key_score(truth[i]["keys"], keys.parse(ks[i] or "")) for i in rows])
+        c = Counter(rel)
+        sst = [key_score(truth[i]["keys"], keys.parse(ks[i] or ""))[1] for i in stated]
+        n = len(rows)
+        print(f"| {name} | {pct(c['same'], n)} | {pct(c['same'] + c['relative'], n)} | "
+              f"{np.mean(score):.3f} | {np.mean(sst) if sst else float('nan'):.3f} | {c['fifth above']} | "
+              f"{c['fifth below']} | {c['relative']} | {c['parallel']} | {c['other'] + c['none']} |")
+
+
+def confidence_table(label: str, right: list[bool], conf: list[float]) -> None:
+    right, conf = np.asarray(right), np.asarray(conf, float)
+    edges = (0.0, 0.2, 0.4, 0.6, 0.8, 1.01)
+    print(f"\n| {label} confidence | tracks | right |\n| --- | ---: | ---: |")
+    for lo, hi in zip(edges[:-1], edges[1:]):
+        m = (conf >= lo) & (conf < hi)
+        print(f"| {lo:.1f}-{min(hi, 1.0):.1f} | {m.sum()} | {pct(int(right[m].sum()), int(m.sum()))} |")
+    m = conf >= 0.8
+    print(f"| **>= 0.8** | {m.sum()} ({m.mean():.0%} of the set) | {pct(int(right[m].sum()), int(m.sum()))} |")
+
+
+def real_music(folder: str) -> None:
+    truth = load_truth(folder)
+    if not truth:
+        print(f"(no truth set in {folder}: tools/truth_corpus.py builds it)")
+        return
+    segs = segments([t["path"] for t in truth])
+    mine, spent = ours(segs)
+    anc = anchors(segs)
+    n_key = sum(bool(t["keys"]) for t in truth)
+    print(f"## 1. real compositions: {len(truth)} tracks with a stated tempo, {n_key} with a key "
+          f"({len({t['source'] for t in truth})} sources), the 30 s midpoint\n")
+    tempos = {"beets-sonic": [r["bpm"] for r in mine]}
+    key_readings = {"beets-sonic": [r["key"] for r in mine]}
+    if anc:
+        if "ess_bpm" in anc[0]:
+            tempos["Essentia multifeature"] = [a["ess_bpm"] for a in anc]
+            for p in PROFILES:
+                key_readings[f"Essentia {p}"] = [a[f"ess_key_{p}"] for a in anc]
+        if "lib_bpm" in anc[0]:
+            tempos["librosa beat_track"] = [a["lib_bpm"] for a in anc]
+    classes = tempo_table(truth, tempos)
+    key_table(truth, key_readings)
+    confidence_table("tempo", [c == "hit" for c in classes["beets-sonic"]], [r["bpm_conf"] for r in mine])
+    kr = [i for i, t in enumerate(truth) if t["keys"]]
+    confidence_table("key", [key_score(truth[i]["keys"], keys.parse(mine[i]["key"] or ""))[0] == "same"
+                             for i in kr], [mine[i]["key_conf"] for i in kr])
+    print(f"\nseconds per track, one core, decode excluded: beets-sonic {spent:.3f} s (tempo, key, energy)",
+          end="")
+    if anc and "ess_s" in anc[0]:
+        print(f"; Essentia {np.mean([a['ess_s'] + a['ess_key_s_edma'] for a in anc]):.3f} s (rhythm + one key)",
+              end="")
+    if anc and "lib_s" in anc[0]:
+        print(f"; librosa {np.mean([a['lib_s'] for a in anc]):.3f} s (beat_track)", end="")
+    print()
+    by_source = {}
+    for t, c in zip(truth, classes["beets-sonic"]):
+        by_source.setdefault(t["source"], []).append(c == "hit")
+    print("\nours, Acc1 by source: " + ", ".join(f"{s} {np.mean(v):.0%} of {len(v)}"
+                                                  for s, v in sorted(by_source.items())))
+    if os.environ.get("SONIC_TRUTH_MISSES"):
+        print("\n| misses | truth | ours | conf |\n| --- | ---: | ---: | ---: |")
+        for t, r, c in zip(truth, mine, classes["beets-sonic"]):
+            if c != "hit":
+                print(f"| {os.path.basename(t['path'])} | {t['bpms']} | {r['bpm']} ({c}) | {r['bpm_conf']} |")
 
 
 def truth_files(n: int) -> list[tuple[str, synth.TrackSpec]]:
@@ -63,95 +302,56 @@ def truth_files(n: int) -> list[tuple[str, synth.TrackSpec]]:
     return [(os.path.join(folder, f"truth_{i + 1:03d}.mp3"), synth.truth_spec(i)) for i in range(n)]
 
 
-def ours(paths: list[str]) -> tuple[list[dict], list[np.ndarray], float, float]:
-    """Estimates, the decoded 30 s midpoints, and mean seconds (decode, analysis) per track."""
-    res, segs, dec, ana = [], [], 0.0, 0.0
-    for p in paths:
-        t = time.process_time()
-        ys = load_segments(p, sr=SR, length=30.0, positions=(0.5,))
-        dec += time.process_time() - t
-        t = time.process_time()
-        res.append(estimate.analyse(ys[0], SR).to_json())
-        ana += time.process_time() - t
-        segs.append(ys[0])
-    return res, segs, dec / len(paths), ana / len(paths)
-
-
-def theirs(segments: list[np.ndarray]) -> list[dict] | None:
-    py = os.environ.get("SONIC_ESSENTIA_PYTHON")
-    if not py:
-        return None
-    with tempfile.TemporaryDirectory() as tmp:
-        files = []
-        for i, y in enumerate(segments):
-            files.append(os.path.join(tmp, f"{i}.wav"))
-            # the same samples at 44.1 kHz (Essentia's default rate), linear interpolation
-            t = np.arange(0, y.size * 2) / 2.0
-            synth.write(files[-1], np.interp(t, np.arange(y.size), y)[None, :].astype(np.float32), sr=44100)
-        env = dict(os.environ, OMP_NUM_THREADS="1", OPENBLAS_NUM_THREADS="1")
-        out = subprocess.run(["taskset", "-c", "0", py, "-c", ESSENTIA_CHILD, *files], env=env,
-                             capture_output=True, text=True, check=True).stdout
-    return json.loads(out.strip().splitlines()[-1])
-
-
-def within(a: float | None, b: float | None, tol: float, octave: bool) -> bool:
-    if not a or not b:
-        return False
-    ratios = (1.0, 2.0, 0.5) if octave else (1.0,)
-    return any(abs(a / (b * r) - 1) <= tol for r in ratios)
-
-
-def key_rel(a: str | None, b: str | None) -> str:
-    ka, kb = keys.parse(a or ""), keys.parse(b or "")
-    return keys.relation(ka, kb) if ka and kb else "none"
-
-
-def main() -> None:
+def generated() -> None:
     n = 96
     pairs = truth_files(n)
-    mine, segs, dec, ana = ours([p for p, _ in pairs])
-    ess = theirs(segs)
-    print(f"## 1. generated tracks of known truth ({n}: 4 styles x 24 keys, 70-180 BPM)\n")
-    print("| analyzer | tempo within 2 % | octave-equivalent | octave errors | key exact | "
-          "exact, relative or fifth |\n| --- | ---: | ---: | ---: | ---: | ---: |")
-    rows = [("beets-sonic", mine)] + ([("Essentia", ess)] if ess else [])
-    for name, res in rows:
-        t2 = sum(within(r["bpm"], s.bpm, 0.02, False) for r, (_, s) in zip(res, pairs))
-        t2o = sum(within(r["bpm"], s.bpm, 0.02, True) for r, (_, s) in zip(res, pairs))
-        rels = [key_rel(s.key, r["key"]) for r, (_, s) in zip(res, pairs)]
-        print(f"| {name} | {t2 / n:.0%} ({t2}) | {t2o / n:.0%} | {t2o - t2} | "
-              f"{rels.count('same') / n:.0%} | "
-              f"{sum(x in ('same', 'relative', '+1', '-1') for x in rels) / n:.0%} |", flush=True)
-    by_style = {}
-    for r, (_, s) in zip(mine, pairs):
-        by_style.setdefault(s.family, []).append(within(r["bpm"], s.bpm, 0.02, False))
-    print("\nours, tempo within 2 % by style: "
-          + ", ".join(f"{k.split('-')[1]} {np.mean(v):.0%}" for k, v in by_style.items()))
+    segs = segments([p for p, _ in pairs])
+    mine, _ = ours(segs)
+    anc = anchors(segs)
+    print(f"\n## 2. generated tracks of known truth ({n}: 4 styles x 24 keys, 70-180 BPM): rules, not taste\n")
+    print("| analyzer | tempo within 2 % | octave-equivalent | key exact | exact, relative or fifth |\n"
+          "| --- | ---: | ---: | ---: | ---: |")
+    rows = [("beets-sonic", [r["bpm"] for r in mine], [r["key"] for r in mine])]
+    if anc and "ess_bpm" in anc[0]:
+        rows.append(("Essentia", [a["ess_bpm"] for a in anc], [a["ess_key_edma"] for a in anc]))
+    for name, bpms, ks in rows:
+        cls = [tempo_class(b, [s.bpm], 0.02) for b, (_, s) in zip(bpms, pairs)]
+        rels = [key_relation(keys.parse(s.key), keys.parse(k or "")) for k, (_, s) in zip(ks, pairs)]
+        near = sum(r in ("same", "relative", "fifth above", "fifth below") for r in rels)
+        print(f"| {name} | {pct(cls.count('hit'), n)} | {pct(sum(c in ('hit', 'x2', 'x1/2') for c in cls), n)} | "
+              f"{pct(rels.count('same'), n)} | {pct(near, n)} |")
 
-    corpus = sys.argv[1] if len(sys.argv) > 1 else os.path.expanduser("~/.cache/sonic-corpus/corpus")
-    files = sorted(glob.glob(os.path.join(corpus, "*", "*.ogg")))
+
+def dev_corpus(folder: str) -> None:
+    files = sorted(glob.glob(os.path.join(folder, "*", "*.ogg")))
     if not files:
         print("\n(no development corpus: tools/dev_corpus.py builds it)")
         return
-    mine, segs, dec, ana = ours(files)
-    ess = theirs(segs)
-    print(f"\n## 2. real music: {len(files)} dev-corpus tracks, 30 s midpoint\n")
-    print(f"ours: decode {dec * 1e3:.0f} ms + tempo/key {ana * 1e3:.0f} ms per track (one core)")
-    if ess is None:
-        print("(set SONIC_ESSENTIA_PYTHON to compare with Essentia)")
+    segs = segments(files)
+    mine, _ = ours(segs)
+    anc = anchors(segs)
+    if not anc or "ess_bpm" not in anc[0]:
         return
     m = len(files)
-    t4 = sum(within(a["bpm"], b["bpm"], 0.04, False) for a, b in zip(mine, ess))
-    t4o = sum(within(a["bpm"], b["bpm"], 0.04, True) for a, b in zip(mine, ess))
-    rels = [key_rel(b["key"], a["key"]) for a, b in zip(mine, ess)]
-    print(f"Essentia: RhythmExtractor2013 + KeyExtractor {np.mean([e['s'] for e in ess]) * 1e3:.0f} ms "
-          "per track (one core, same segments)\n")
-    print("| agreement with Essentia | rate |\n| --- | ---: |")
-    print(f"| tempo within 4 % | {t4 / m:.0%} |")
-    print(f"| tempo within 4 %, octave-equivalent | {t4o / m:.0%} |")
-    print(f"| key exact | {rels.count('same') / m:.0%} |")
-    print(f"| key exact or relative | {sum(x in ('same', 'relative') for x in rels) / m:.0%} |")
-    print(f"| key exact, relative or fifth | {sum(x in ('same', 'relative', '+1', '-1') for x in rels) / m:.0%} |")
+    t4 = sum(tempo_class(a["bpm"], [b["ess_bpm"]]) == "hit" for a, b in zip(mine, anc))
+    rels = [key_relation(keys.parse(b["ess_key_edma"]), keys.parse(a["key"] or "")) for a, b in zip(mine, anc)]
+    print(f"\n## 3. development corpus ({m} soundtrack tracks, no truth): agreement with Essentia\n")
+    print(f"tempo within 4 %: {pct(t4, m)}; key (edma) exact: {pct(rels.count('same'), m)}, "
+          f"exact or relative: {pct(rels.count('same') + rels.count('relative'), m)}")
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--truth", default=os.path.expanduser("~/.cache/sonic-truth"))
+    ap.add_argument("--generated", action="store_true", help="also the generated truth set")
+    ap.add_argument("--dev-corpus", nargs="?", const=os.path.expanduser("~/.cache/sonic-corpus/corpus"),
+                    help="also agreement with Essentia on the development corpus")
+    args = ap.parse_args()
+    real_music(args.truth)
+    if args.generated:
+        generated()
+    if args.dev_corpus:
+        dev_corpus(args.dev_corpus)
 
 
 if __name__ == "__main__":

@@ -36,6 +36,7 @@ class SonicPlugin(BeetsPlugin):
         "sonic_camelot": types.STRING,
         "sonic_key_conf": types.FLOAT,
         "sonic_energy": types.FLOAT,
+        "sonic_analysis": types.INTEGER,
         "sonic_cluster": types.INTEGER,
         "sonic_cluster_name": types.STRING,
     }

@@ -43,13 +43,19 @@ def make() -> ui.Subcommand:
     cmd.parser.add_option("--drop-space", metavar="NAME", help="delete one space and all its vectors")
     cmd.parser.add_option("-y", "--yes", action="store_true",
                           help="with --rebuild / --drop-space: do not ask for confirmation")
-    cmd.parser.add_option("--json", action="store_true", help="with --status: one JSON object per space")
+    cmd.parser.add_option("--json", action="store_true", help="with --status: one JSON object per space; with --tag-check: one per track")
     cmd.parser.add_option("--export", metavar="FILE.json",
                           help="write the vectors (with item id, path, artist, title) to a JSON file")
     cmd.parser.add_option("--space", metavar="NAME", help="with --export: which space (default: the backend's)")
     cmd.parser.add_option("--analysis", action="store_true",
                           help="fill tempo and key (sonic_bpm, sonic_camelot, ...) for items that "
-                               "lack them, without recomputing vectors (with --force: all)")
+                               "lack them or were analysed by an older version of the analysis, "
+                               "without recomputing vectors (with --force: all)")
+    cmd.parser.add_option("--tag-check", action="store_true",
+                          help="list tracks whose bpm or initial_key tag disagrees with the audio's "
+                               "own reading (a tempo more than 4 %% off, e.g. tagged at half; a key "
+                               "neither the same nor relative)")
+    cmd.parser.add_format_option()
     cmd.parser.add_option("--clusters", action="store_true",
                           help="store the sonic clusters of the whole library (sonic_cluster, "
                                "sonic_cluster_name), as `beet graph` does, without a page")
@@ -185,6 +191,28 @@ def analysis(rt, lib, opts, args) -> None:
         output.line(f"  failed: {output.failure(item.path, reason)}")
 
 
+TAG_CHECK_FORMAT = "$artist - $title: $sonic_disagreement"
+
+
+def tag_check(rt, lib, opts, args) -> None:
+    from ..dj.tagcheck import check
+
+    items = common.items(rt, lib, opts, args)
+    found = [(item, d) for item in items if (d := check(item)) is not None]
+    for item, d in found:
+        if opts.json:
+            output.line(output.item_json(item, **d.to_json()))
+        else:
+            output.line(output.format_item(item, opts.format or TAG_CHECK_FORMAT,
+                                           sonic_disagreement=d.describe()))
+    if not opts.json and not opts.format:
+        tempo = sum(d.tempo is not None for _, d in found)
+        key = sum(d.key is not None for _, d in found)
+        output.line(f"tags vs audio: {tempo} tempo and {key} key disagreement(s) in {len(items)} "
+                    "track(s); fix a tag with e.g. "
+                    "`beet modify bpm=174 id:N` or `beet modify initial_key=Am id:N`")
+
+
 def store_clusters(rt, lib, opts, args) -> None:
     import numpy as np
 
@@ -205,7 +233,7 @@ def store_clusters(rt, lib, opts, args) -> None:
 
 #: option -> what it does instead of embedding (checked in this order)
 MODES = (("drop_space", drop_space), ("prune", prune), ("status", status), ("export", export),
-         ("analysis", analysis), ("clusters", store_clusters))
+         ("analysis", analysis), ("tag_check", tag_check), ("clusters", store_clusters))
 
 
 def run(rt, lib, opts, args) -> None:

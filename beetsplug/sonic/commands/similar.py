@@ -179,6 +179,12 @@ def run(rt, lib, opts, args) -> None:
         rt.log.info("wrote {} tracks to {}", len(items), m3u.path)
 
 
+def _source(m, what: str) -> str:
+    """``tag``, or ``audio, confidence 0.42`` for an audio reading."""
+    src, conf = (m.bpm_source, m.bpm_conf) if what == "bpm" else (m.key_source, m.key_conf)
+    return f"{src}, confidence {conf:.2f}" if src == "audio" and conf is not None else str(src)
+
+
 def _print_mixes(rt, lib, opts, seeds, hits, m3u) -> None:
     from ..dj import mixing
     from ..dj.fields import mixable
@@ -199,8 +205,11 @@ def _print_mixes(rt, lib, opts, seeds, hits, m3u) -> None:
     mixes = mixing.mix_candidates(hits, current, lookup, n=opts.number, bpm_range=opts.bpm_range,
                                   key_mode=opts.key, loose=opts.loose)
     if not opts.json and not opts.format:
-        output.line(f"mixing into {output.name(seeds[-1])}: {current.bpm:g} BPM ({current.bpm_source}), "
-                    f"{current.key.camelot} {current.key.name} ({current.key_source})")
+        output.line(f"mixing into {output.name(seeds[-1])}: {current.bpm:g} BPM ({_source(current, 'bpm')}), "
+                    f"{current.key.camelot} {current.key.name} ({_source(current, 'key')})")
+        if current.doubts:
+            output.line(f"  its {' and '.join(current.doubts)} reading is doubtful: only --loose lists "
+                        "tracks; tag bpm/initial_key to settle it")
     for h in mixes:
         item, rel = items[h.item_id], h.relation
         change = f"{rel.tempo.change:+.1f}%" + (f" {rel.tempo.flag}" if rel.tempo and rel.tempo.flag
@@ -208,17 +217,20 @@ def _print_mixes(rt, lib, opts, seeds, hits, m3u) -> None:
         if opts.json:
             output.line(output.item_json(
                 item, score=round(h.score, 4), bpm=h.mixable.bpm, bpm_source=h.mixable.bpm_source,
-                camelot=h.mixable.key.camelot if h.mixable.key else None,
-                key_source=h.mixable.key_source,
+                bpm_conf=h.mixable.bpm_conf, camelot=h.mixable.key.camelot if h.mixable.key else None,
+                key_source=h.mixable.key_source, key_conf=h.mixable.key_conf,
+                doubtful=list(rel.doubts),
                 tempo_change=rel.tempo.change if rel.tempo else None,
                 tempo_factor=rel.tempo.factor if rel.tempo else None,
                 key_relation=rel.key, compatible=h.compatible))
         else:
             output.line(output.format_item(
                 item, opts.format or MIX_FORMAT, sonic_score=f"{h.score:.3f}",
-                sonic_bpm_shown=f"{h.mixable.bpm:6.1f} BPM" if h.mixable.bpm else "   ? BPM",
+                sonic_bpm_shown=(f"{h.mixable.bpm:6.1f} BPM" if h.mixable.bpm else "   ? BPM")
+                + ("?" if "tempo" in h.mixable.doubts else " "),
                 sonic_change=f"{change:>7}",
-                sonic_camelot_shown=h.mixable.key.camelot if h.mixable.key else "?",
+                sonic_camelot_shown=(h.mixable.key.camelot if h.mixable.key else "?")
+                + ("?" if "key" in h.mixable.doubts else ""),
                 sonic_relation=rel.key or "?"))
     if not mixes and not opts.json:  # JSON output stays JSON: an empty list is no lines
         output.line(f"no track within {opts.bpm_range:g}% and a {opts.key} key: try --bpm-range 8, "

@@ -14,7 +14,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from .estimate import Onsets, _stft_power, onsets_of
+from .onsets import Onsets, onsets_of, stft_power
 
 WEIGHTS = {"density": 0.35, "tempo": 0.40, "loudness": 0.10, "brightness": 0.15}
 #: onsets per beat above which a reading under 100 BPM is taken as half time: plucked
@@ -42,7 +42,7 @@ def energy(y: np.ndarray, sr: int, *, bpm: float | None,
     elif bpm and bpm < 100 and density > BUSY_PER_BEAT * bpm / 60:
         bpm *= 2  # busy half-time reading (drum & bass read at 85): count the fast pulse
     rms_db = 10 * np.log10(float(np.mean(y.astype(np.float64) ** 2)) + 1e-12)
-    S = _stft_power(y, 2048, 1024)
+    S = stft_power(y, 2048, 1024)
     freqs = np.linspace(0, sr / 2, S.shape[1])
     centroid = float((S @ freqs).sum() / (S.sum() + 1e-12))
     parts = {

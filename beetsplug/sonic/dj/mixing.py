@@ -9,8 +9,13 @@ The transition score of an ordered pair (current -> next), 0-1:
     0.5 * sound  +  0.2 * tempo  +  0.2 * key  +  0.1 * energy
 
 sound  = the cosine of the two tracks' vectors, mapped from [0, 1] (negative = 0)
-tempo  = 1 - |tempo change| / 8 %  (0 beyond 8 %; 0.5 when a tempo is unknown)
-key    = keys.RELATIONS: same 1, +-1 0.85, relative 0.8, boost 0.6, clash 0 (0.5 unknown)
+tempo  = 1 - |tempo change| / 8 %  (0 beyond 8 %; 0.5 when a tempo is unknown or doubtful)
+key    = keys.RELATIONS: same 1, +-1 0.85, relative 0.8, boost 0.6, clash 0 (0.5 unknown
+         or doubtful)
+
+A doubtful reading (an audio estimate whose confidence is below ``fields.DOUBTFUL_BELOW``)
+counts like an unknown one in a score and in ``similar --mix`` (``--loose`` lists it);
+the transition remembers it (``Relation.doubts``) so that sets can say so.
 energy = 1 - |energy step| / 3 on the 1-10 scale (1 when unknown)
 """
 
@@ -51,6 +56,7 @@ class Relation:
 
     tempo: TempoMatch | None
     key: str | None          # keys.relation, None when a key is unknown
+    doubts: tuple[str, ...] = ()   # "tempo"/"key": a side's reading of it is doubtful
 
     def compatible(self, *, bpm_range: float, key_mode: str) -> bool | None:
         """True/False, or None when tempo or key is unknown (only ``--loose`` lists those)."""
@@ -68,15 +74,17 @@ class Relation:
 def relate(current: Mixable, candidate: Mixable) -> Relation:
     tm = tempo_match(current.bpm, candidate.bpm) if current.bpm and candidate.bpm else None
     kr = keys.relation(current.key, candidate.key) if current.key and candidate.key else None
-    return Relation(tm, kr)
+    doubts = tuple(d for d in ("tempo", "key") if d in current.doubts or d in candidate.doubts)
+    return Relation(tm, kr, doubts)
 
 
 def transition(sound: float, rel: Relation, *, energy_step: float | None = None) -> tuple[float, dict]:
     """``(score 0-1, parts)`` for one ordered pair (see the module docstring)."""
     parts = {
         "sound": max(0.0, min(1.0, float(sound))),
-        "tempo": 0.5 if rel.tempo is None else max(0.0, 1.0 - abs(rel.tempo.change) / TEMPO_SPAN),
-        "key": 0.5 if rel.key is None else keys.RELATIONS[rel.key],
+        "tempo": 0.5 if rel.tempo is None or "tempo" in rel.doubts
+        else max(0.0, 1.0 - abs(rel.tempo.change) / TEMPO_SPAN),
+        "key": 0.5 if rel.key is None or "key" in rel.doubts else keys.RELATIONS[rel.key],
         "energy": 1.0 if energy_step is None else max(0.0, 1.0 - abs(energy_step) / 3.0),
     }
     return sum(WEIGHTS[k] * v for k, v in parts.items()), parts
@@ -85,12 +93,14 @@ def transition(sound: float, rel: Relation, *, energy_step: float | None = None)
 def weakest_reason(parts: dict, rel: Relation, a: Mixable, b: Mixable, sound: float) -> str:
     """Why a transition is weak, in a DJ's words: a key clash first, then a tempo change a
     pitch fader can't hide (over 4 %), then what is unknown, then the sound."""
-    if rel.key == "clash":
+    if rel.key == "clash" and "key" not in rel.doubts:
         return f"key clash {a.key.camelot}→{b.key.camelot}"
-    if rel.tempo is not None and abs(rel.tempo.change) > 4.0:
+    if rel.tempo is not None and abs(rel.tempo.change) > 4.0 and "tempo" not in rel.doubts:
         return f"{rel.tempo.change:+.1f}% tempo"
     if rel.tempo is None or rel.key is None:
         return "unknown " + ("tempo" if rel.tempo is None else "key")
+    if rel.doubts:
+        return "doubtful " + " and ".join(rel.doubts) + " reading"
     if parts["energy"] < 0.5:
         return "energy jump"
     if rel.key == "boost":
@@ -104,7 +114,7 @@ class MixHit:
     score: float             # sound: cosine to the seed
     relation: Relation
     mixable: Mixable
-    compatible: bool | None  # None: tempo or key unknown
+    compatible: bool | None  # None: tempo or key unknown or doubtful
 
 
 def mix_candidates(ranked: list, current: Mixable, lookup, *, n: int, bpm_range: float,
@@ -119,6 +129,8 @@ def mix_candidates(ranked: list, current: Mixable, lookup, *, n: int, bpm_range:
             continue
         rel = relate(current, m)
         ok = rel.compatible(bpm_range=bpm_range, key_mode=key_mode)
+        if ok and ("tempo" in rel.doubts or ("key" in rel.doubts and key_mode != "any")):
+            ok = None  # a doubtful reading is no promise: --loose territory
         if ok:
             good.append(MixHit(hit.item_id, hit.score, rel, m, True))
         elif ok is None and loose:

@@ -26,8 +26,10 @@ def store_outcome(item: Any, extra: dict | None, *, write_tags: bool) -> bool:
 
 
 def pending(items: Iterable[Any], *, force: bool = False) -> list:
-    """Items without an audio tempo/key/energy estimate yet."""
-    return [it for it in items if force or it.get("sonic_energy") is None]
+    """Items without an audio tempo/key/energy estimate yet, or with one made by an older
+    version of the analysis."""
+    return [it for it in items if force or it.get("sonic_energy") is None
+            or it.get("sonic_analysis") != estimate.ANALYSIS_VERSION]
 
 
 def analyse(items: list, *, segment: float, positions: tuple[float, ...], write_tags: bool,

@@ -1,0 +1,170 @@
+"""Tempo and key a DJ can trust: the metrical level and key rules on constructed input,
+a confidence that separates clear from ambiguous, doubtful readings treated as unknown,
+tags checked against the audio, older analyses re-run — through the real ``beet`` CLI."""
+
+from __future__ import annotations
+
+import json
+
+import numpy as np
+import pytest
+
+from beetsplug.sonic import synth
+from beetsplug.sonic.dj import estimate, keys, tonality
+from beetsplug.sonic.dj import tempo as tempo_mod
+from beetsplug.sonic.dj.onsets import Onsets
+
+from .helpers import Beet
+
+FPS = 22050 / 512
+
+
+def _pulses(period: float, seconds: float, *, phase: float = 0.0, gain: float = 1.0) -> np.ndarray:
+    env = np.zeros(int(seconds * FPS))
+    env[(np.arange(phase, seconds, period) * FPS).astype(int)] = gain
+    return env
+
+
+def test_three_four_at_180_is_not_read_as_120():
+    # a waltz at 180: a strong downbeat every bar of three beats (1 s), every beat marked.
+    # A duple comb hears the bar as two beats of 120.
+    env = _pulses(60 / 180, 30) + _pulses(1.0, 30, gain=2.0)
+    bpm, _ = tempo_mod.tempo(Onsets(env, np.zeros_like(env), FPS))
+    assert abs(bpm / 180 - 1) <= 0.02, bpm
+
+
+def test_confidence_is_high_for_a_clear_pulse_and_low_for_an_ambiguous_one():
+    rng = np.random.default_rng(7)
+    clear = _pulses(60 / 124, 30) + 0.05 * rng.random(int(30 * FPS))
+    # the same hits at two unrelated periods, equally strong: which is the beat?
+    ambiguous = _pulses(60 / 100, 30) + _pulses(60 / 137, 30) + 0.05 * rng.random(int(30 * FPS))
+    _, c_clear = tempo_mod.tempo(Onsets(clear, np.zeros_like(clear), FPS))
+    _, c_amb = tempo_mod.tempo(Onsets(ambiguous, np.zeros_like(ambiguous), FPS))
+    assert c_clear >= 0.8 > c_amb
+
+
+def test_the_tempo_is_refined_to_a_tenth_of_a_bpm():
+    env = _pulses(60 / 127.3, 30)
+    bpm, _ = tempo_mod.tempo(Onsets(env, np.zeros_like(env), FPS))
+    assert abs(bpm - 127.3) <= 0.15
+
+
+def _chords(progression: list[list[int]], *, sr: int = 22050, seconds: float = 2.0,
+            a4: float = 440.0) -> np.ndarray:
+    """Sawtooth-like chords (ten harmonics falling as 1/h): the third harmonic of every
+    note sounds an octave and a fifth above it, as real instruments' do."""
+    out = []
+    t = np.arange(int(sr * seconds)) / sr
+    for chord in progression:
+        y = np.zeros_like(t)
+        for midi in chord:
+            f0 = a4 * 2 ** ((midi - 69) / 12)
+            for h in range(1, 11):
+                if f0 * h < sr / 2:
+                    y += np.sin(2 * np.pi * f0 * h * t) / h
+        out.append(y * np.exp(-t * 0.8))
+    return (np.concatenate(out) / 10).astype(np.float32)
+
+
+C_MAJOR = [[48, 60, 64, 67], [53, 60, 65, 69], [55, 59, 62, 67], [48, 60, 64, 67]] * 3
+A_MINOR = [[45, 57, 60, 64], [50, 57, 62, 65], [52, 56, 59, 64], [45, 57, 60, 64]] * 3
+
+
+@pytest.mark.parametrize("a4", [440.0, 432.0, 447.0])
+def test_keys_of_rich_tones_read_right_not_a_fifth_up(a4):
+    assert tonality.key(_chords(C_MAJOR, a4=a4), 22050)[0] == keys.Key(0, False)
+    assert tonality.key(_chords(A_MINOR, a4=a4), 22050)[0] == keys.Key(9, True)
+
+
+def test_tuning_is_estimated():
+    f = 432.0 * 2 ** (np.array([-9, -5, -2, 0, 3, 7]) / 12)
+    assert abs(tonality.tuning(f, np.ones_like(f)) - 432.0) < 0.5
+
+
+def test_estimates_carry_the_analysis_version():
+    out = estimate.analyse(_chords(C_MAJOR), 22050).to_json()
+    assert out["version"] == estimate.ANALYSIS_VERSION and 0.0 <= out["key_conf"] <= 1.0
+
+
+# --- through the real CLI ----------------------------------------------------------------
+
+
+def _track(folder, name: str, spec: synth.TrackSpec, **tags) -> None:
+    path = str(folder / f"{name}.mp3")
+    synth.write(path, synth.render(spec, 20.0))
+    synth.tag(path, artist=spec.artist, title=name, genre="Test", **tags)
+
+
+@pytest.fixture(scope="module")
+def trust_library(tmp_path_factory) -> Beet:
+    src = tmp_path_factory.mktemp("trustsrc")
+    acid = [synth.spec("acid", i) for i in range(4)]
+    _track(src, "Seed", acid[0], bpm=128, key="Am")
+    _track(src, "Sure", acid[1])
+    _track(src, "Doubtful", acid[2])
+    _track(src, "Tagged", acid[3])
+    beet = Beet(tmp_path_factory.mktemp("trustlib"))
+    beet("import", src)
+    # plant the audio readings: both mixable with the seed, one of them doubtful
+    beet("modify", "-y", "title:Sure", "sonic_bpm=127.0", "sonic_bpm_conf=0.95",
+         "sonic_camelot=8A", "sonic_key=A minor", "sonic_key_conf=0.9")
+    beet("modify", "-y", "title:Doubtful", "sonic_bpm=129.0", "sonic_bpm_conf=0.2",
+         "sonic_camelot=8A", "sonic_key=A minor", "sonic_key_conf=0.9")
+    return beet
+
+
+def test_a_doubtful_reading_is_loose_territory_in_mix(trust_library):
+    strict = trust_library("similar", "--mix", "--json", "-n", "5", "title:Seed").stdout.splitlines()
+    titles = [json.loads(line)["title"] for line in strict]
+    assert "Sure" in titles and "Doubtful" not in titles
+    loose = [json.loads(line) for line in trust_library(
+        "similar", "--mix", "--loose", "--json", "-n", "5", "title:Seed").stdout.splitlines()]
+    doubtful = next(r for r in loose if r["title"] == "Doubtful")
+    assert doubtful["compatible"] is None and doubtful["doubtful"] == ["tempo"]
+    assert doubtful["bpm_conf"] == pytest.approx(0.2)
+    text = trust_library("similar", "--mix", "--loose", "-n", "5", "title:Seed").stdout
+    line = next(row for row in text.splitlines() if "Doubtful" in row)
+    assert "129.0 BPM?" in line
+
+
+def test_transitions_say_when_they_rest_on_a_doubtful_reading(trust_library, tmp_path):
+    paths = [trust_library("ls", "-p", f"title:{t}").stdout.strip() for t in ("Seed", "Doubtful")]
+    m3u = tmp_path / "set.m3u"
+    m3u.write_text("\n".join(paths) + "\n")
+    out = trust_library("cohesion", "--transitions", "--playlist", str(m3u)).stdout
+    assert "doubtful tempo reading" in out
+
+
+def test_a_seed_with_a_doubtful_reading_says_so(trust_library):
+    out = trust_library("similar", "--mix", "--loose", "-n", "3", "title:Doubtful").stdout
+    assert "confidence 0.20" in out and "doubtful" in out
+
+
+def test_tag_check_lists_tags_that_disagree_with_the_audio(trust_library):
+    trust_library("modify", "-y", "title:Tagged", "sonic_bpm=140.0", "sonic_bpm_conf=0.9",
+                  "sonic_camelot=8A", "sonic_key=A minor", "bpm=70", "initial_key=Ebm")
+    rows = {r["title"]: r for r in map(json.loads, trust_library(
+        "embed", "--tag-check", "--json").stdout.splitlines())}
+    assert "Tagged" in rows and not {"Sure", "Doubtful"} & set(rows)   # no tags: nothing to check
+    assert rows["Tagged"]["tempo"] == "half" and rows["Tagged"]["key_relation"] == "clash"
+    text = trust_library("embed", "--tag-check", "title:Tagged").stdout
+    assert "bpm tag 70 vs audio 140.0 (the tag is half the audio's)" in text
+    assert "1 tempo and 1 key disagreement(s) in 1 track(s)" in text
+    # a relative key and a tempo within 4 % agree
+    trust_library("modify", "-y", "title:Tagged", "bpm=138", "initial_key=C")
+    assert trust_library("embed", "--tag-check", "--json", "title:Tagged").stdout.strip() == ""
+
+
+def test_analysis_reruns_items_read_by_an_older_version(tmp_path):
+    src = tmp_path / "src"
+    src.mkdir()
+    _track(src, "One", synth.truth_spec(3))
+    _track(src, "Two", synth.truth_spec(5))
+    beet = Beet(tmp_path / "home")
+    beet("import", src)
+    versions = beet("ls", "-f", "$sonic_analysis").stdout.split()
+    assert versions == [str(estimate.ANALYSIS_VERSION)] * 2
+    beet("modify", "-y", "title:One", "sonic_analysis=1")
+    assert "1 to analyse" in beet("embed", "--analysis").stdout
+    assert "0 to analyse" in beet("embed", "--analysis").stdout
+    assert beet("ls", "-f", "$sonic_analysis", "title:One").stdout.strip() == str(estimate.ANALYSIS_VERSION)

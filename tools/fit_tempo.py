@@ -1,0 +1,114 @@
+#!/usr/bin/env python3
+"""Fit the tempo scorer's weights (``dj/tempo.py: WEIGHTS``) on the real-music truth set.
+
+    python tools/fit_tempo.py [--truth DIR]      (default: ~/.cache/sonic-truth)
+
+Each track of ``tools/truth_corpus.py``'s set gives its candidates and their evidence
+(``tempo.evidence`` on the 30 s midpoint the plugin analyses); the right candidates are
+those within 4 % of the stated tempo (or of the beat of a compound meter). A
+conditional logit (softmax over each track's candidates, L2-penalised) is fitted by
+gradient descent. Printed: leave-one-source-out accuracy (each source's tracks judged by
+weights fitted without them: what to expect on music from elsewhere), the accuracy with
+every track in, and the weights to paste. Tracks none of whose candidates is right
+teach nothing and are counted as misses.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import sys
+
+import numpy as np
+
+ROOT = os.path.abspath(os.path.join(os.path.dirname(__file__), ".."))
+sys.path.insert(0, ROOT)
+sys.path.insert(0, os.path.join(ROOT, "benchmarks"))
+
+from tempo_key import SR, load_truth, segments  # noqa: E402
+
+from beetsplug.sonic.dj import tempo  # noqa: E402
+from beetsplug.sonic.dj.onsets import onsets_of  # noqa: E402
+
+L2 = 0.05
+
+
+def dataset(truth: list[dict]) -> list[tuple[np.ndarray, np.ndarray, str]]:
+    """Per track: ``(features (k, F), right (k,) bool, source)``."""
+    out = []
+    for t, y in zip(truth, segments([t["path"] for t in truth])):
+        ev = tempo.evidence(onsets_of(y, SR))
+        if ev is None:
+            out.append((np.zeros((0, len(tempo.FEATURES))), np.zeros(0, bool), t["source"]))
+            continue
+        acf, bpms, feats = ev
+        right = np.array([any(abs(b / x - 1) <= 0.04 for x in t["bpms"]) for b in bpms])
+        out.append((feats, right, t["source"]))
+    return out
+
+
+def fit(data, *, l2: float = L2, steps: int = 3000, rate: float = 0.1) -> np.ndarray:
+    usable = [(f, r) for f, r, _ in data if r.any()]
+    mu = np.concatenate([f for f, _ in usable]).mean(axis=0)
+    sd = np.concatenate([f for f, _ in usable]).std(axis=0) + 1e-9
+    w = np.zeros(len(tempo.FEATURES))
+    for _ in range(steps):
+        grad = l2 * w
+        for f, r in usable:
+            z = (f - mu) / sd
+            s = z @ w
+            p = np.exp(s - s.max())
+            p /= p.sum()
+            q = r / r.sum()
+            grad += z.T @ (p - q) / len(usable)
+        w -= rate * grad
+    return w / sd  # weights on the raw features (a constant shift changes no softmax)
+
+
+def accuracy(data, w) -> tuple[int, list[float], list[bool]]:
+    hits, probs, right = 0, [], []
+    for f, r, _ in data:
+        if f.shape[0] == 0:
+            probs.append(0.0)
+            right.append(False)
+            continue
+        i, p = tempo.choose(f, w)
+        hits += bool(r[i])
+        probs.append(p)
+        right.append(bool(r[i]))
+    return hits, probs, right
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--truth", default=os.path.expanduser("~/.cache/sonic-truth"))
+    ap.add_argument("--l2", type=float, default=L2)
+    args = ap.parse_args()
+    truth = [t for t in load_truth(args.truth) if t["bpms"]]
+    data = dataset(truth)
+    n = len(data)
+    reachable = sum(r.any() for _, r, _ in data)
+    print(f"{n} tracks; a right candidate among them for {reachable}")
+    print(f"shipped weights: {accuracy(data, tempo.WEIGHTS)[0]}/{n}")
+    sources = sorted({s for _, _, s in data})
+    cv_hits, cv_p, cv_r = 0, [], []
+    for s in sources:
+        w = fit([d for d in data if d[2] != s], l2=args.l2)
+        held = [d for d in data if d[2] == s]
+        h, p, r = accuracy(held, w)
+        cv_hits += h
+        cv_p += p
+        cv_r += r
+        print(f"  held out {s}: {h}/{len(held)}")
+    print(f"leave-one-source-out: {cv_hits}/{n} = {cv_hits / n:.1%}")
+    p, r = np.array(cv_p), np.array(cv_r)
+    for lo in (0.5, 0.6, 0.7, 0.8, 0.9):
+        m = p >= lo
+        print(f"  p >= {lo}: {m.sum()} tracks, {r[m].mean() if m.any() else float('nan'):.1%} right")
+    w = fit(data, l2=args.l2)
+    print(f"all in: {accuracy(data, w)[0]}/{n}")
+    print("WEIGHTS = np.array([" + ", ".join(f"{x:.4g}" for x in w) + "])")
+
+
+if __name__ == "__main__":
+    main()
