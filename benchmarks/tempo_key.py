@@ -168,14 +168,36 @@ def segments(paths: list[str]) -> list[np.ndarray]:
     return ys
 
 
-def ours(segs: list[np.ndarray]) -> tuple[list[dict], float]:
+def ours(segs: list[np.ndarray], module=estimate) -> tuple[list[dict], float]:
     """Estimates and mean seconds per track (tempo, key, energy; one core)."""
     res, spent = [], 0.0
     for y in segs:
         t = time.process_time()
-        res.append(estimate.analyse(y, SR).to_json())
+        res.append(module.analyse(y, SR).to_json())
         spent += time.process_time() - t
     return res, spent / max(1, len(segs))
+
+
+def previous(ref: str):
+    """The ``dj`` package as it was at git ``ref`` (its own copy, imported beside today's),
+    or None when git can't show it."""
+    import importlib
+
+    try:
+        names = subprocess.run(["git", "-C", ROOT, "ls-tree", "--name-only", f"{ref}:beetsplug/sonic/dj"],
+                               capture_output=True, text=True, check=True).stdout.split()
+    except (subprocess.CalledProcessError, OSError):
+        return None
+    pkg = os.path.join(tempfile.mkdtemp(), "sonic_previous_dj")
+    os.makedirs(pkg)
+    for name in names:
+        if name.endswith(".py"):
+            src = subprocess.run(["git", "-C", ROOT, "show", f"{ref}:beetsplug/sonic/dj/{name}"],
+                                 capture_output=True, text=True, check=True).stdout
+            with open(os.path.join(pkg, name), "w") as f:
+                f.write(src)
+    sys.path.insert(0, os.path.dirname(pkg))
+    return importlib.import_module("sonic_previous_dj.estimate")
 
 
 def anchors(segs: list[np.ndarray]) -> list[dict] | None:
@@ -246,19 +268,25 @@ def confidence_table(label: str, right: list[bool], conf: list[float]) -> None:
     print(f"| **>= 0.8** | {m.sum()} ({m.mean():.0%} of the set) | {pct(int(right[m].sum()), int(m.sum()))} |")
 
 
-def real_music(folder: str) -> None:
+def real_music(folder: str, ref: str | None) -> None:
     truth = load_truth(folder)
     if not truth:
         print(f"(no truth set in {folder}: tools/truth_corpus.py builds it)")
         return
     segs = segments([t["path"] for t in truth])
     mine, spent = ours(segs)
+    old = previous(ref) if ref else None
+    before = ours(segs, old)[0] if old else None
     anc = anchors(segs)
     n_key = sum(bool(t["keys"]) for t in truth)
-    print(f"## 1. real compositions: {len(truth)} tracks with a stated tempo, {n_key} with a key "
+    n_tempo = sum(bool(t["bpms"]) for t in truth)
+    print(f"## 1. real compositions: {n_tempo} tracks with a stated tempo, {n_key} with a key "
           f"({len({t['source'] for t in truth})} sources), the 30 s midpoint\n")
     tempos = {"beets-sonic": [r["bpm"] for r in mine]}
     key_readings = {"beets-sonic": [r["key"] for r in mine]}
+    if before:
+        tempos[f"beets-sonic at {ref}"] = [r["bpm"] for r in before]
+        key_readings[f"beets-sonic at {ref}"] = [r["key"] for r in before]
     if anc:
         if "ess_bpm" in anc[0]:
             tempos["Essentia multifeature"] = [a["ess_bpm"] for a in anc]
@@ -266,9 +294,13 @@ def real_music(folder: str) -> None:
                 key_readings[f"Essentia {p}"] = [a[f"ess_key_{p}"] for a in anc]
         if "lib_bpm" in anc[0]:
             tempos["librosa beat_track"] = [a["lib_bpm"] for a in anc]
-    classes = tempo_table(truth, tempos)
+    tt = [i for i, t in enumerate(truth) if t["bpms"]]
+    classes = tempo_table([truth[i] for i in tt], {k: [v[i] for i in tt] for k, v in tempos.items()})
     key_table(truth, key_readings)
-    confidence_table("tempo", [c == "hit" for c in classes["beets-sonic"]], [r["bpm_conf"] for r in mine])
+    confidence_table("tempo", [c == "hit" for c in classes["beets-sonic"]], [mine[i]["bpm_conf"] for i in tt])
+    if before:
+        confidence_table(f"tempo (at {ref})", [c == "hit" for c in classes[f"beets-sonic at {ref}"]],
+                         [before[i]["bpm_conf"] for i in tt])
     kr = [i for i, t in enumerate(truth) if t["keys"]]
     confidence_table("key", [key_score(truth[i]["keys"], keys.parse(mine[i]["key"] or ""))[0] == "same"
                              for i in kr], [mine[i]["key_conf"] for i in kr])
@@ -281,13 +313,13 @@ def real_music(folder: str) -> None:
         print(f"; librosa {np.mean([a['lib_s'] for a in anc]):.3f} s (beat_track)", end="")
     print()
     by_source = {}
-    for t, c in zip(truth, classes["beets-sonic"]):
+    for t, c in zip([truth[i] for i in tt], classes["beets-sonic"]):
         by_source.setdefault(t["source"], []).append(c == "hit")
     print("\nours, Acc1 by source: " + ", ".join(f"{s} {np.mean(v):.0%} of {len(v)}"
                                                   for s, v in sorted(by_source.items())))
     if os.environ.get("SONIC_TRUTH_MISSES"):
         print("\n| misses | truth | ours | conf |\n| --- | ---: | ---: | ---: |")
-        for t, r, c in zip(truth, mine, classes["beets-sonic"]):
+        for t, r, c in zip([truth[i] for i in tt], [mine[i] for i in tt], classes["beets-sonic"]):
             if c != "hit":
                 print(f"| {os.path.basename(t['path'])} | {t['bpms']} | {r['bpm']} ({c}) | {r['bpm_conf']} |")
 
@@ -344,10 +376,13 @@ def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--truth", default=os.path.expanduser("~/.cache/sonic-truth"))
     ap.add_argument("--generated", action="store_true", help="also the generated truth set")
+    ap.add_argument("--previous", metavar="REF", default="b4aac4a",
+                    help="also the analysis as it was at this git revision (default: the release "
+                         "before the evidence-based tempo; '' for none)")
     ap.add_argument("--dev-corpus", nargs="?", const=os.path.expanduser("~/.cache/sonic-corpus/corpus"),
                     help="also agreement with Essentia on the development corpus")
     args = ap.parse_args()
-    real_music(args.truth)
+    real_music(args.truth, args.previous or None)
     if args.generated:
         generated()
     if args.dev_corpus:

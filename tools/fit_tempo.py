@@ -27,17 +27,18 @@ sys.path.insert(0, os.path.join(ROOT, "benchmarks"))
 
 from tempo_key import SR, load_truth, segments  # noqa: E402
 
-from beetsplug.sonic.dj import tempo  # noqa: E402
+from beetsplug.sonic.dj import tempo, tonality  # noqa: E402
 from beetsplug.sonic.dj.onsets import onsets_of  # noqa: E402
 
-L2 = 0.05
+L2 = 0.01
 
 
 def dataset(truth: list[dict]) -> list[tuple[np.ndarray, np.ndarray, str]]:
     """Per track: ``(features (k, F), right (k,) bool, source)``."""
     out = []
     for t, y in zip(truth, segments([t["path"] for t in truth])):
-        ev = tempo.evidence(onsets_of(y, SR))
+        chroma, fps = tonality.chromagram(y, SR)
+        ev = tempo.evidence(onsets_of(y, SR), tempo.Harmony(tonality.harmonic_change(chroma), fps))
         if ev is None:
             out.append((np.zeros((0, len(tempo.FEATURES))), np.zeros(0, bool), t["source"]))
             continue
@@ -47,11 +48,11 @@ def dataset(truth: list[dict]) -> list[tuple[np.ndarray, np.ndarray, str]]:
     return out
 
 
-def fit(data, *, l2: float = L2, steps: int = 3000, rate: float = 0.1) -> np.ndarray:
+def fit(data, *, l2: float = L2, steps: int = 8000, rate: float = 0.2) -> np.ndarray:
     usable = [(f, r) for f, r, _ in data if r.any()]
     mu = np.concatenate([f for f, _ in usable]).mean(axis=0)
     sd = np.concatenate([f for f, _ in usable]).std(axis=0) + 1e-9
-    w = np.zeros(len(tempo.FEATURES))
+    w = np.zeros(usable[0][0].shape[1])
     for _ in range(steps):
         grad = l2 * w
         for f, r in usable:
@@ -77,6 +78,17 @@ def accuracy(data, w) -> tuple[int, list[float], list[bool]]:
         probs.append(p)
         right.append(bool(r[i]))
     return hits, probs, right
+
+
+def platt(p: np.ndarray, right: np.ndarray, *, steps: int = 5000, rate: float = 0.05) -> tuple[float, float]:
+    """``(a, b)`` of P(right) = sigmoid(a * logit(p) + b), by maximum likelihood (L2 0.01)."""
+    z = np.log(np.clip(p, 1e-6, None) / np.clip(1 - p, 1e-6, None))
+    a, b = 1.0, 0.0
+    for _ in range(steps):
+        q = 1 / (1 + np.exp(-(a * z + b)))
+        a -= rate * (np.mean((q - right) * z) + 0.01 * (a - 1))
+        b -= rate * np.mean(q - right)
+    return a, b
 
 
 def main() -> None:
@@ -105,6 +117,12 @@ def main() -> None:
     for lo in (0.5, 0.6, 0.7, 0.8, 0.9):
         m = p >= lo
         print(f"  p >= {lo}: {m.sum()} tracks, {r[m].mean() if m.any() else float('nan'):.1%} right")
+    a, b = platt(p, r)
+    conf = np.array([tempo.calibrated(x, (a, b)) for x in p])
+    for lo in (0.5, 0.8, 0.9):
+        m = conf >= lo
+        print(f"  calibrated >= {lo}: {m.sum()} tracks, {r[m].mean() if m.any() else float('nan'):.1%} right")
+    print(f"CALIBRATION = ({a:.4g}, {b:.4g})")
     w = fit(data, l2=args.l2)
     print(f"all in: {accuracy(data, w)[0]}/{n}")
     print("WEIGHTS = np.array([" + ", ".join(f"{x:.4g}" for x in w) + "])")

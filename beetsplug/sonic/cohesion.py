@@ -196,7 +196,8 @@ class Judgement:
                 {"from": int(r.ids[t.a]), "to": int(r.ids[t.b]), "score": round(t.score, 4),
                  "sound": round(t.sound, 4), "reason": t.reason,
                  "tempo_change": t.relation.tempo.change if t.relation.tempo else None,
-                 "key_relation": t.relation.key} for t in self.rated]
+                 "key_relation": t.relation.key, "doubtful": list(t.relation.doubts)}
+                for t in self.rated]
         if self.suggestions is not None:
             out["suggestions"] = {str(k): [{"id": h.item_id, "score": round(h.score, 4)} for h in v]
                                   for k, v in self.suggestions.items()}

@@ -156,7 +156,9 @@ def _print(rt, lib, opts, result, set_items, by_id, space_name, mixables) -> Non
         output.line("\ntransitions in this order (score: 0.5 sound + 0.2 tempo + 0.2 key + 0.1 energy):")
         for t in result.rated:
             a, b = set_items[t.a], set_items[t.b]
-            output.line(f"  {t.score:.2f}  {output.name(a)}  ->  {output.name(b)}   ({t.reason})")
+            doubt = (f"; rests on a doubtful {'/'.join(t.relation.doubts)} reading"
+                     if t.relation.doubts and "doubtful" not in t.reason else "")
+            output.line(f"  {t.score:.2f}  {output.name(a)}  ->  {output.name(b)}   ({t.reason}{doubt})")
         weakest = min(result.rated, key=lambda t: t.score)
         output.line(f"weakest: {output.name(set_items[weakest.a])} -> {output.name(set_items[weakest.b])}: "
                     f"{weakest.reason}")

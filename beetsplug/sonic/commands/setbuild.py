@@ -99,18 +99,22 @@ def _print(rt, opts, items, steps_rows, targets=None, built=None, mixables=None,
                "transition": round(step.transition, 3) if step and step.transition is not None else None,
                "key_relation": rel.key if rel else None,
                "tempo_change": rel.tempo.change if rel and rel.tempo else None,
+               "doubtful": list(rel.doubts) if rel else list(m.doubts),
                "energy_source": energy_source(it)}
         if opts.json:
             output.line(output.item_json(it, **rec))
             continue
         trans = (f"{step.transition:.2f} {rel.key or '?'} "
                  f"{(f'{rel.tempo.change:+.1f}%' if rel.tempo else '?')}") if step and step.transition else "start"
+        if rel and rel.doubts:  # the transition rests on a reading that may be wrong
+            trans += " (doubtful " + "/".join(rel.doubts) + ")"
         output.line(output.format_item(
             it, opts.format or FORMAT, sonic_pos=f"{pos + 1:>2}.",
             sonic_energy_shown=(f"E {rec['energy']:>4} (target {rec['target']})" if rec["target"]
                                 else f"E {rec['energy']}"),
-            sonic_bpm_shown=f"{m.bpm:6.1f} BPM" if m.bpm else "   ? BPM",
-            sonic_camelot_shown=m.key.camelot if m.key else "?", sonic_step=f"{trans:<22}"))
+            sonic_bpm_shown=(f"{m.bpm:6.1f} BPM" if m.bpm else "   ? BPM") + ("?" if "tempo" in m.doubts else " "),
+            sonic_camelot_shown=(m.key.camelot if m.key else "?") + ("?" if "key" in m.doubts else ""),
+            sonic_step=f"{trans:<22}"))
         if getattr(opts, "explain", False) and step and step.runner_up is not None:
             output.line("      " + _why(step, output.name(items[step.runner_up])))
     if opts.m3u:

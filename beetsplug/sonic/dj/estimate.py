@@ -40,10 +40,14 @@ class TempoKey:
                 "key_conf": round(self.key_conf, 3), "version": ANALYSIS_VERSION}
 
 
+def _harmony(chroma: np.ndarray, fps: float) -> _tempo.Harmony:
+    return _tempo.Harmony(tonality.harmonic_change(chroma), fps)
+
+
 def tempo(y: np.ndarray, sr: int, *, onsets: Onsets | None = None) -> tuple[float | None, float]:
     """``(bpm, confidence)`` of mono ``y``; ``(None, 0)`` when nothing pulses.
     ``onsets``: :func:`onsets_of` ``y``, when the caller has them already."""
-    return _tempo.tempo(onsets or onsets_of(y, sr))
+    return _tempo.tempo(onsets or onsets_of(y, sr), harmony=_harmony(*tonality.chromagram(y, sr)))
 
 
 def key(y: np.ndarray, sr: int) -> tuple[Key | None, float]:
@@ -52,8 +56,9 @@ def key(y: np.ndarray, sr: int) -> tuple[Key | None, float]:
 
 
 def analyse(y: np.ndarray, sr: int) -> TempoKey:
-    """Tempo, key and energy of one mono segment."""
+    """Tempo, key and energy of one mono segment (one chromagram serves key and tempo)."""
     onsets = onsets_of(y, sr)
-    bpm, bconf = tempo(y, sr, onsets=onsets)
-    k, kconf = key(y, sr)
+    chroma, fps = tonality.chromagram(y, sr)
+    bpm, bconf = _tempo.tempo(onsets, harmony=_harmony(chroma, fps))
+    k, kconf = tonality.key(y, sr, chroma=chroma)
     return TempoKey(bpm, bconf, k, kconf, energy(y, sr, bpm=bpm, onsets=onsets))

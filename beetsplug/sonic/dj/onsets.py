@@ -13,6 +13,8 @@ import numpy as np
 
 #: the snare band, Hz
 SNARE_BAND = (1500.0, 6000.0)
+#: the kick and bass band, Hz
+LOW_BAND = (30.0, 150.0)
 
 
 def stft_power(y: np.ndarray, n_fft: int, hop: int) -> np.ndarray:
@@ -48,19 +50,23 @@ def _detrend(flux: np.ndarray, fps: float) -> np.ndarray:
 
 @dataclass(frozen=True)
 class Onsets:
-    """Onset envelopes of one segment: the whole spectrum's, the snare band's."""
+    """Onset envelopes of one segment: the whole spectrum's, the snare band's, the low band's."""
 
     env: np.ndarray
     snare: np.ndarray
     fps: float
+    low: np.ndarray | None = None
 
 
 def onsets_of(y: np.ndarray, sr: int, *, hop: int = 512) -> Onsets:
-    """Positive log-spectral flux summed over 40 log-spaced bands (30 Hz-11 kHz), and over
-    the snare band alone; each with its local mean (0.4 s) removed, half-wave rectified."""
+    """Positive log-spectral flux summed over 40 log-spaced bands (30 Hz-11 kHz), over
+    the snare band and over the low band alone; each with its local mean (0.4 s)
+    removed, half-wave rectified."""
     flux, centres, fps = _band_flux(y, sr, hop)
     snare = (centres >= SNARE_BAND[0]) & (centres <= SNARE_BAND[1])
-    return Onsets(_detrend(flux.sum(axis=1), fps), _detrend(flux[:, snare].sum(axis=1), fps), fps)
+    low = (centres >= LOW_BAND[0]) & (centres <= LOW_BAND[1])
+    return Onsets(_detrend(flux.sum(axis=1), fps), _detrend(flux[:, snare].sum(axis=1), fps), fps,
+                  _detrend(flux[:, low].sum(axis=1), fps))
 
 
 def autocorrelation(env: np.ndarray) -> np.ndarray | None:
@@ -69,3 +75,17 @@ def autocorrelation(env: np.ndarray) -> np.ndarray | None:
     f = np.fft.rfft(env, 2 * env.size)
     acf = np.fft.irfft(f * np.conj(f))[: env.size]
     return acf / acf[0] if acf[0] > 1e-12 else None
+
+
+def cross_correlation(a: np.ndarray, b: np.ndarray) -> np.ndarray | None:
+    """``(2 * n - 1,)`` normalised cross-correlation of two envelopes of one length ``n``
+    (means removed): index ``n - 1 + k`` is how much ``b`` follows ``a`` by ``k`` frames.
+    ``None`` when either is flat."""
+    a, b = a - a.mean(), b - b.mean()
+    norm = np.sqrt(np.sum(a * a) * np.sum(b * b))
+    if norm <= 1e-12:
+        return None
+    n = a.size
+    f = np.fft.rfft(b, 2 * n) * np.conj(np.fft.rfft(a, 2 * n))
+    r = np.fft.irfft(f)
+    return np.concatenate([r[-(n - 1):], r[:n]]) / norm

@@ -18,9 +18,11 @@
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+
 import numpy as np
 
-from .onsets import Onsets, autocorrelation
+from .onsets import Onsets, autocorrelation, cross_correlation
 
 TEMPO_MIN, TEMPO_MAX = 30.0, 300.0
 #: the candidate grid: 1/96 octave
@@ -30,9 +32,17 @@ COMB = (0.5, 1, 2, 3, 4)
 LEVELS = (2.0, 0.5, 1.5, 2 / 3, 3.0, 1 / 3)
 N_CANDIDATES = 10
 FEATURES = ("log2 tempo/120", "(log2 tempo/120)^2", "acf 1 beat", "acf 2 beats", "acf 3 beats",
-            "acf 4 beats", "acf half beat", "acf third beat", "backbeat", "log2 onsets per beat")
-#: weights of :data:`FEATURES` and the softmax temperature, fitted by tools/fit_tempo.py
-WEIGHTS = np.array([0.0, -2.0, 1.0, 1.0, 0.5, 1.0, 0.5, 0.0, 1.0, 0.0])
+            "acf 4 beats", "acf half beat", "acf third beat", "backbeat", "log2 onsets per beat",
+            "beat prominence", "off-beat share", "triplet share", "harmony acf 1 beat",
+            "harmony acf 2 beats", "harmony acf 4 beats", "kick-snare one beat apart")
+#: weights of :data:`FEATURES`, fitted by tools/fit_tempo.py
+WEIGHTS = np.array([0.375, -1.399, 2.243, 0.8544, 0.5771, 2.383, 0.8153, 0.7248, 1.486, -0.3138, 0.3613,
+                    0.8007, -2.512, 0.0, 0.0, 0.0, 0.0])
+#: the confidence: the winner's probability among the candidates, calibrated on held-out
+#: tracks (Platt scaling of its log-odds, tools/fit_tempo.py)
+CALIBRATION = (0.7239, 0.9446)
+#: phases per beat when the envelope is folded at a candidate's period
+PHASES = 24
 
 
 def _at(acf: np.ndarray, lags: np.ndarray) -> np.ndarray:
@@ -78,15 +88,72 @@ def onset_density(env: np.ndarray, fps: float) -> float:
     return float(peaks.sum() / (env.size / fps))
 
 
+def folded(env: np.ndarray, lag: float) -> np.ndarray:
+    """``(PHASES,)`` the envelope's mean at each phase of a beat ``lag`` frames long,
+    over the whole envelope (a beat grid laid at every phase)."""
+    beats = np.arange(int((env.size - 1) / lag))
+    pos = (np.arange(PHASES) / PHASES)[:, None] * lag + beats[None, :] * lag
+    return np.interp(pos, np.arange(env.size), env).mean(axis=1)
+
+
+def accents(env: np.ndarray, lag: float) -> tuple[float, float, float]:
+    """How a beat of ``lag`` frames shapes the envelope: the prominence of its strongest
+    phase (max / mean), and the share of that peak found half a beat later (an off-beat:
+    high when the level is too slow by two) and a third and two thirds later (triplets)."""
+    prof = folded(env, lag)
+    j = int(np.argmax(prof))
+    top = prof[j] + 1e-12
+    third = (prof[(j + PHASES // 3) % PHASES] + prof[(j + 2 * PHASES // 3) % PHASES]) / 2
+    return float(top / (prof.mean() + 1e-12)), float(prof[(j + PHASES // 2) % PHASES] / top), float(third / top)
+
+
+@dataclass(frozen=True)
+class Harmony:
+    """How the harmony moves (:func:`.tonality.harmonic_change`), at ``fps`` frames a second."""
+
+    change: np.ndarray
+    fps: float
+
+
+def _harmony_features(bpms: np.ndarray, harmony: Harmony | None) -> np.ndarray:
+    """``(len(bpms), 3)``: how strongly the harmony repeats at one, two and four beats
+    (chords change on the bar and half bar of the true beat, not of its half or double)."""
+    acf = autocorrelation(harmony.change) if harmony is not None and harmony.change.size > 8 else None
+    if acf is None:
+        return np.zeros((bpms.size, 3))
+    lag = 60.0 * harmony.fps / bpms
+    return np.column_stack([_at(acf, k * lag) for k in (1, 2, 4)])
+
+
+def _alternation(bpms: np.ndarray, o: Onsets) -> np.ndarray:
+    """``(len(bpms),)``: how much the snare band follows the low band (and the low band the
+    snare) one beat later, minus at the same time: a kick on 1 and 3 and a snare on 2 and 4
+    alternate at the true beat, not at its half or double."""
+    xc = cross_correlation(_smooth(o.low), _smooth(o.snare)) if o.low is not None else None
+    if xc is None:
+        return np.zeros(bpms.size)
+    n = o.env.size
+    lag = 60.0 * o.fps / bpms
+    idx = np.arange(xc.size)
+    ahead = np.interp(n - 1 + lag, idx, xc, right=0.0)
+    behind = np.interp(n - 1 - lag, idx, xc, left=0.0)
+    return (ahead + behind) / 2 - xc[n - 1]
+
+
 def features(bpms: np.ndarray, acf: np.ndarray, snare_acf: np.ndarray | None, fps: float,
-             density: float) -> np.ndarray:
-    """``(len(bpms), len(FEATURES))`` evidence for each candidate tempo."""
+             density: float, env: np.ndarray, harmony: Harmony | None = None,
+             alternation: np.ndarray | None = None) -> np.ndarray:
+    """``(len(bpms), len(FEATURES))`` evidence for each candidate tempo; ``env`` the
+    (smoothed) onset envelope ``acf`` was made from."""
     lag = 60.0 * fps / bpms
     x = np.log2(bpms / 120.0)
     sn = (_at(snare_acf, 2 * lag) - _at(snare_acf, lag)) if snare_acf is not None else np.zeros_like(x)
     per_beat = np.log2(np.maximum(density * 60.0 / bpms, 1.0 / 16))
-    return np.stack([x, x * x, _at(acf, lag), _at(acf, 2 * lag), _at(acf, 3 * lag), _at(acf, 4 * lag),
-                     _at(acf, lag / 2), _at(acf, lag / 3), sn, per_beat], axis=1)
+    acc = np.array([accents(env, float(beat)) for beat in lag])
+    return np.column_stack([x, x * x, _at(acf, lag), _at(acf, 2 * lag), _at(acf, 3 * lag),
+                            _at(acf, 4 * lag), _at(acf, lag / 2), _at(acf, lag / 3), sn, per_beat, acc,
+                            _harmony_features(bpms, harmony),
+                            np.zeros(bpms.size) if alternation is None else alternation])
 
 
 def refine(acf: np.ndarray, fps: float, bpm: float) -> float:
@@ -105,6 +172,13 @@ def choose(feats: np.ndarray, weights: np.ndarray = WEIGHTS) -> tuple[int, float
     return i, float(p[i])
 
 
+def calibrated(p: float, calibration: tuple[float, float] = CALIBRATION) -> float:
+    """The probability that a reading is right, from its share ``p`` among the candidates."""
+    a, b = calibration
+    z = np.log(max(p, 1e-6) / max(1 - p, 1e-6))
+    return float(1 / (1 + np.exp(-(a * z + b))))
+
+
 def _smooth(env: np.ndarray) -> np.ndarray:
     """A 5-frame Hann smoothing (about 0.1 s): onsets a frame early or late still line up
     with a period that falls between two frames."""
@@ -112,26 +186,30 @@ def _smooth(env: np.ndarray) -> np.ndarray:
     return np.convolve(env, w / w.sum(), mode="same")
 
 
-def evidence(o: Onsets) -> tuple[np.ndarray, np.ndarray, np.ndarray] | None:
+def evidence(o: Onsets, harmony: Harmony | None = None) -> tuple[np.ndarray, np.ndarray, np.ndarray] | None:
     """``(acf, candidate BPMs, their features)`` of an onset envelope, or None."""
     env, fps = o.env, o.fps
     if env.size < 4 * fps or not np.any(env):
         return None
-    acf = autocorrelation(_smooth(env))
+    smooth = _smooth(env)
+    acf = autocorrelation(smooth)
     if acf is None:
         return None
     bpms = candidates(acf, fps)
     if bpms.size == 0:
         return None
+    bpms = np.array([refine(acf, fps, b) for b in bpms])
     return acf, bpms, features(bpms, acf, autocorrelation(_smooth(o.snare)), fps,
-                               onset_density(env, fps))
+                               onset_density(env, fps), smooth, harmony, _alternation(bpms, o))
 
 
-def tempo(o: Onsets, *, weights: np.ndarray = WEIGHTS) -> tuple[float | None, float]:
-    """``(bpm, confidence)`` from onset envelopes; ``(None, 0)`` when nothing pulses."""
-    ev = evidence(o)
+def tempo(o: Onsets, *, harmony: Harmony | None = None,
+          weights: np.ndarray = WEIGHTS) -> tuple[float | None, float]:
+    """``(bpm, confidence)`` from onset envelopes (and how the harmony moves, when
+    known); ``(None, 0)`` when nothing pulses."""
+    ev = evidence(o, harmony)
     if ev is None:
         return None, 0.0
     acf, bpms, feats = ev
     i, p = choose(feats, weights)
-    return round(refine(acf, o.fps, float(bpms[i])), 1), p
+    return round(float(bpms[i]), 1), calibrated(p)

@@ -40,11 +40,12 @@ HARMONICS = ((1, 1.0), (2, 0.5), (3, 0.33), (4, 0.25))
 FMIN, FMAX = 50.0, 4000.0
 
 
-def _peaks(y: np.ndarray, sr: int, n_fft: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """``(frame index, frequency in Hz, linear amplitude)`` of every spectral peak in
-    FMIN-FMAX more than 60 dB below nothing louder than its frame's loudest."""
-    S = np.sqrt(stft_power(y, n_fft, n_fft // 2))
-    lo, hi = int(FMIN * n_fft / sr), min(S.shape[1] - 2, int(FMAX * n_fft / sr) + 1)
+def _peaks(y: np.ndarray, sr: int, n_fft: int, hop: int, fmin: float = FMIN, fmax: float = FMAX,
+           ) -> tuple[int, np.ndarray, np.ndarray, np.ndarray]:
+    """``(frames, frame index, frequency in Hz, linear amplitude)`` of every spectral peak
+    in ``fmin``-``fmax`` within 60 dB of its frame's loudest."""
+    S = np.sqrt(stft_power(y, n_fft, hop))
+    lo, hi = max(1, int(fmin * n_fft / sr)), min(S.shape[1] - 2, int(fmax * n_fft / sr) + 1)
     L = 20 * np.log10(S + 1e-9)
     a, b, c = L[:, lo - 1:hi - 1], L[:, lo:hi], L[:, lo + 1:hi + 1]
     floor = L.max(axis=1, keepdims=True) - 60.0
@@ -53,7 +54,7 @@ def _peaks(y: np.ndarray, sr: int, n_fft: int) -> tuple[np.ndarray, np.ndarray, 
     den = a - 2 * b + c
     delta = np.where(den < 0, 0.5 * (a - c) / np.where(den < 0, den, -1.0), 0.0)
     level = b - 0.25 * (a - c) * delta
-    return f_idx, (lo + k + delta) * sr / n_fft, 10 ** (level / 20)
+    return S.shape[0], f_idx, (lo + k + delta) * sr / n_fft, 10 ** (level / 20)
 
 
 def tuning(freqs: np.ndarray, amps: np.ndarray) -> float:
@@ -67,23 +68,41 @@ def tuning(freqs: np.ndarray, amps: np.ndarray) -> float:
     return float(440.0 * 2 ** (dev / 1200))
 
 
-def pitch_profile(y: np.ndarray, sr: int, *, harmonics=HARMONICS) -> np.ndarray:
-    """``(12,)`` pitch-class profile (C = 0) of mono ``y``; frames count equally."""
+def chromagram(y: np.ndarray, sr: int, *, harmonics=HARMONICS, fmin: float = FMIN,
+               fmax: float = FMAX, power: float = 1.0) -> tuple[np.ndarray, float]:
+    """``((frames, 12) pitch-class frames of unit length (C = 0; silent frames 0), frames
+    per second)`` of mono ``y``. ``power``: the amplitudes' exponent (1 = linear)."""
     n_fft = 8192 if sr > 16000 else 4096
-    frame, freqs, amps = _peaks(y, sr, n_fft)
-    if freqs.size == 0:
-        return np.zeros(12)
-    ref = tuning(freqs, amps)
-    n_frames = int(frame.max()) + 1
+    hop = n_fft // 4
+    n_frames, frame, freqs, amps = _peaks(y, sr, n_fft, hop, fmin, fmax)
     C = np.zeros((n_frames, 12))
-    for divisor, weight in harmonics:
-        pitch = 69 + 12 * np.log2(freqs / divisor / ref)
-        near = np.round(pitch)
-        # a cos^2 window: full credit on the semitone, none half a semitone away
-        w = weight * amps * np.cos(np.pi * (pitch - near)) ** 2
-        np.add.at(C, (frame, near.astype(int) % 12), w)
-    C /= np.linalg.norm(C, axis=1, keepdims=True) + 1e-12
-    return C.sum(axis=0)
+    if freqs.size:
+        amps = amps ** power
+        ref = tuning(freqs, amps)
+        for divisor, weight in harmonics:
+            pitch = 69 + 12 * np.log2(freqs / divisor / ref)
+            near = np.round(pitch)
+            # a cos^2 window: full credit on the semitone, none half a semitone away
+            w = weight * amps * np.cos(np.pi * (pitch - near)) ** 2
+            np.add.at(C, (frame, near.astype(int) % 12), w)
+        C /= np.linalg.norm(C, axis=1, keepdims=True) + 1e-12
+    return C, sr / hop
+
+
+def pitch_profile(y: np.ndarray, sr: int, **options) -> np.ndarray:
+    """``(12,)`` pitch-class profile (C = 0) of mono ``y``; frames count equally
+    (``options``: those of :func:`chromagram`)."""
+    return chromagram(y, sr, **options)[0].sum(axis=0)
+
+
+def harmonic_change(C: np.ndarray) -> np.ndarray:
+    """``(frames,)`` how much the harmony moves at each frame of a chromagram: one minus
+    the cosine to the frame before (0 for the first and for silence)."""
+    if C.shape[0] < 2:
+        return np.zeros(C.shape[0])
+    sim = np.sum(C[1:] * C[:-1], axis=1)
+    voiced = (np.any(C[1:], axis=1) & np.any(C[:-1], axis=1))
+    return np.concatenate([[0.0], np.where(voiced, 1.0 - sim, 0.0)])
 
 
 def key_scores(profile: np.ndarray, *, profiles: str = DEFAULT_PROFILE) -> np.ndarray:
@@ -98,9 +117,11 @@ def key_scores(profile: np.ndarray, *, profiles: str = DEFAULT_PROFILE) -> np.nd
     return out
 
 
-def key(y: np.ndarray, sr: int, *, profiles: str = DEFAULT_PROFILE) -> tuple[Key | None, float]:
-    """``(key, confidence)`` of mono ``y``; ``(None, 0)`` for silence or noise."""
-    c = pitch_profile(y, sr)
+def key(y: np.ndarray, sr: int, *, profiles: str = DEFAULT_PROFILE,
+        chroma: np.ndarray | None = None) -> tuple[Key | None, float]:
+    """``(key, confidence)`` of mono ``y``; ``(None, 0)`` for silence or noise.
+    ``chroma``: :func:`chromagram` of ``y``, when the caller has it already."""
+    c = (chromagram(y, sr)[0] if chroma is None else chroma).sum(axis=0)
     if not np.any(c) or np.std(c) < 1e-6:
         return None, 0.0
     s = key_scores(c, profiles=profiles)
