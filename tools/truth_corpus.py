@@ -1,0 +1,584 @@
+#!/usr/bin/env python3
+"""Build the real-music tempo/key truth set from MIDI music shipped in Debian packages.
+
+    python tools/truth_corpus.py [--cache DIR] [--no-render]   (default: ~/.cache/sonic-truth)
+
+A developer tool, not part of CI (issue 20, part 1). Needs ``fluidsynth`` and
+``fluid-soundfont-gm`` (apt-get install), and ``mido`` + ``av`` in the Python that runs it
+(a venv of your own: ``python3 -m venv .venv-tools && .venv-tools/bin/pip install av mido``).
+
+Every piece is a MIDI file whose own source states its tempo (``set_tempo``), meter
+(``time_signature``) and, where there is one, key (``key_signature``): game music
+(simutrans, freedoom's WAD music lumps, freedink, ...), piano-course and sequencer/synth
+demo files of music software, classical examples of DSP toolkits. Packages are fetched
+with ``apt-get download`` (no install) and unpacked with ``dpkg-deb`` into the cache,
+each piece is rendered once through fluidsynth with the FluidR3 GM soundfont and stored as
+FLAC: ``DIR/audio/<source>--<name>.flac``, plus ``DIR/truth.tsv``. Nothing is looped.
+
+What counts as truth (the policy, also in the ``notes`` column of truth.tsv):
+
+- Tempo: exactly one tempo (all ``set_tempo`` values over the notes within 1 %; a file
+  with no ``set_tempo`` plays at the MIDI default 120 and is marked ``default-tempo``),
+  and the notes follow it: at least ``GRID_SHARE`` = 80 % of the distinct onset ticks lie
+  within 1/48 beat of the 16th-note or the triplet-8th grid of the file's own beat
+  (random onsets land there ~25 % of the time, so a performed, unquantised file at a
+  default 120 fails). ``bpm`` is the quarter-note tempo as stated; ``beat_bpm`` is the
+  beat of the meter: a dotted quarter for compound meters (6/8, 9/8, 12/8: bpm*2/3), a
+  half note for x/2 meters (bpm/2), else bpm.
+- Pieces whose tempo changes are dropped. A meter change is recorded as ``4/4>3/4``.
+- Key: one ``key_signature`` over the whole piece (a key change drops the key, not the
+  piece: its tempo is still truth), not for drum-only pieces (channel 10 only). A minor
+  mode byte is a deliberate choice (the default is major) and is recorded as stated
+  (``key_kind = stated``, e.g. ``A minor``). A major mode byte is often just the
+  writer's default, so only the signature is recorded, as both keys
+  (``key_kind = signature``, ``C major|A minor``). Either way the signature must agree
+  with the notes: among the 12 signatures it must be (jointly) the one whose scale (plus
+  the relative minor's leading tone) covers most of the note time, covering at least
+  ``KEY_SHARE`` = 85 %; for 0 sharps/flats, the writer's default, at least
+  ``C_KEY_SHARE`` = 90 %. Otherwise the key is dropped (``key-disagrees``).
+- Pieces shorter than ``MIN_SECONDS`` = 15 s are dropped; 15-30 s are kept and marked
+  ``short`` (the plugin analyses a 30 s middle segment).
+
+Idempotent: downloaded packages, extracted files and rendered audio are reused; the
+table is rewritten on every run. Prints a summary per source.
+
+Reserved for an independent evaluation and NEVER used here (``RESERVED``; the tool
+refuses them): lmms, lmms-common, hydrogen, hydrogen-data, hydrogen-drumkits,
+musescore-common, musescore3-common, openttd-openmsx, planetblupi-music-ogg,
+planetblupi-music-midi, mma, abcmidi, abcm2ps, fretsonfire-songs-*, and the soundtrack
+packages the quality work reserves: nexuiz-music, warzone2100-music, wesnoth-*-music,
+ufoai-music, singularity-music, asc-music, drascula-music, hyperrogue-music,
+immich-memories-music.
+"""
+
+from __future__ import annotations
+
+import argparse
+import collections
+import fnmatch
+import glob
+import os
+import re
+import struct
+import subprocess
+import sys
+
+RESERVED = ("lmms", "lmms-common", "hydrogen", "hydrogen-data", "hydrogen-drumkits",
+            "musescore-common", "musescore3-common", "openttd-openmsx", "planetblupi-music-ogg",
+            "planetblupi-music-midi", "mma", "abcmidi", "abcm2ps", "fretsonfire-songs-*",
+            "nexuiz-music", "warzone2100-music", "wesnoth-*-music", "ufoai-music",
+            "singularity-music", "asc-music", "drascula-music", "hyperrogue-music",
+            "immich-memories-music")
+
+#: source label -> (package, kind, glob patterns inside the package tree, what it is)
+#: kind "mid": standard MIDI files; "wad": MIDI lumps (D_*) inside a Doom WAD; "rgbin": the
+#: example documents (.rg, gzipped XML) built into the rosegarden binary, converted to MIDI here.
+SOURCES = {
+    "rosegarden": ("rosegarden", "rgbin", ["./usr/bin/rosegarden"], "sequencer demo"),
+    "simutrans": ("simutrans-data", "mid", ["./usr/share/games/simutrans/music/*.mid"], "game"),
+    "freedoom": ("freedoom", "wad", ["./usr/share/games/doom/freedoom*.wad"], "game"),
+    "freedink": ("freedink-data", "mid", ["./usr/share/games/dink/dink/Sound/*.mid"], "game"),
+    "liquidwar": ("liquidwar-data", "mid", ["./usr/share/games/liquidwar/music/*.mid"], "game"),
+    "kobodeluxe": ("kobodeluxe-data", "mid", ["./usr/share/kobo-deluxe/sfx/*.mid"], "game"),
+    "pinball": ("pinball-table-hurd-data", "mid", ["./usr/share/games/pinball/hurd/*.mid"], "game"),
+    "crimson": ("crimson", "mid", ["./usr/share/games/crimson/music/*.mid"], "game"),
+    "pangzero": ("pangzero", "mid", ["./usr/share/perl5/auto/share/dist/Games-PangZero/*.mid"],
+                 "game"),
+    "pianobooster": ("pianobooster", "mid", ["./usr/share/doc/pianobooster/courses/*/*.mid"],
+                     "piano course"),
+    "songwrite": ("songwrite", "mid", ["./usr/share/songwrite3/data/*.mid"], "notation demo"),
+    "yoshimi": ("yoshimi-data", "mid", ["./usr/share/yoshimi/examples/*.mid"], "synth demo"),
+    "chuck": ("chuck-data", "mid", ["./usr/share/doc/chuck-data/examples/midi/*.mid"], "classical"),
+    "faust": ("faust-common", "mid", ["./usr/share/faust/examples/*/*/*/*/*/*.mid"], "classical/band"),
+    "pyo": ("python3-pyo", "mid", ["./usr/lib/python3/dist-packages/pyo/examples/snds/*.mid"],
+            "classical"),
+    "sfront": ("sfront", "mid", ["./usr/share/doc/sfront/examples/bach/*.mid"], "classical"),
+    "nyquist": ("nyquist", "mid", ["./usr/share/nyquist/lib/piano/*.mid",
+                                   "./usr/share/nyquist/demos/src/*.mid"], "sequencer demo"),
+    "mrpeach": ("pd-mrpeach", "mid", ["./usr/lib/pd/extra/mrpeach/*.mid"], "band"),
+    "cyclone": ("pd-cyclone", "mid", ["./usr/lib/pd/extra/cyclone/*.mid"], "sequencer demo"),
+    "solfege": ("solfege", "mid", ["./usr/share/solfege/exercises/standard/lesson-files/share/*.midi"],
+                "notation demo"),
+}
+
+#: sources whose key events name the mode explicitly (a key dialog with major and minor)
+MODE_STATED = {"rosegarden"}
+SOUNDFONT = "/usr/share/sounds/sf2/FluidR3_GM.sf2"
+GRID_SHARE = 0.80        # share of distinct onset ticks that must sit on the beat grid
+GRID_TOL_BEATS = 1 / 48  # how close to a grid point (in beats) counts as on it
+TEMPO_TOL = 0.01         # set_tempo values within 1 % count as one tempo
+KEY_SHARE = 0.85         # note time inside the signature's scale (+ relative minor leading tone)
+C_KEY_SHARE = 0.90       # the same for 0 sharps/flats, the usual default of a writer
+MIN_SECONDS = 15.0
+SHORT_SECONDS = 30.0
+DRUM_CHANNEL = 9
+COLUMNS = ("path", "source", "package", "title", "bpm", "beat_bpm", "meter", "key", "key_kind",
+           "duration_s", "grid_share", "notes")
+
+#: major keys by number of sharps (negative: flats), as in a MIDI key_signature
+MAJOR_BY_SHARPS = {-7: "Cb", -6: "Gb", -5: "Db", -4: "Ab", -3: "Eb", -2: "Bb", -1: "F", 0: "C",
+                   1: "G", 2: "D", 3: "A", 4: "E", 5: "B", 6: "F#", 7: "C#"}
+MINOR_BY_SHARPS = {-7: "Ab", -6: "Eb", -5: "Bb", -4: "F", -3: "C", -2: "G", -1: "D", 0: "A",
+                   1: "E", 2: "B", 3: "F#", 4: "C#", 5: "G#", 6: "D#", 7: "A#"}
+PC = {"C": 0, "C#": 1, "Db": 1, "D": 2, "D#": 3, "Eb": 3, "E": 4, "F": 5, "F#": 6, "Gb": 6,
+      "G": 7, "G#": 8, "Ab": 8, "A": 9, "A#": 10, "Bb": 10, "B": 11, "Cb": 11}
+
+
+def refuse_reserved(package: str) -> None:
+    if any(fnmatch.fnmatch(package, r) for r in RESERVED):
+        sys.exit(f"truth_corpus: {package} is reserved for the independent evaluation; never used")
+
+
+def run(cmd: list[str], **kw) -> subprocess.CompletedProcess:
+    return subprocess.run(cmd, check=True, **kw)
+
+
+def download(package: str, debs: str) -> str:
+    refuse_reserved(package)
+    found = glob.glob(os.path.join(debs, f"{package}_*.deb"))
+    if not found:
+        print(f"downloading {package} ...", flush=True)
+        run(["apt-get", "download", "-q", package], cwd=debs, stdout=subprocess.DEVNULL)
+        found = glob.glob(os.path.join(debs, f"{package}_*.deb"))
+    if not found:
+        sys.exit(f"truth_corpus: apt-get download {package} left no .deb in {debs}")
+    return sorted(found)[-1]
+
+
+def extract(deb: str, patterns: list[str], dest: str) -> list[str]:
+    """Extract the members matching ``patterns`` (once); return their paths under ``dest``."""
+    listing = run(["dpkg-deb", "--fsys-tarfile", deb], stdout=subprocess.PIPE).stdout
+    names = subprocess.run(["tar", "-t"], input=listing, stdout=subprocess.PIPE, check=True
+                           ).stdout.decode().splitlines()
+    wanted = sorted(n for n in names if any(fnmatch.fnmatchcase(n, p) for p in patterns))
+    missing = [n for n in wanted if not os.path.exists(os.path.join(dest, n))]
+    if missing:
+        os.makedirs(dest, exist_ok=True)
+        subprocess.run(["tar", "-x", "-C", dest, *missing], input=listing, check=True)
+    return [os.path.join(dest, n) for n in wanted]
+
+
+def wad_midis(wad: str, dest: str) -> list[str]:
+    """Write the MIDI music lumps (``D_*``, starting ``MThd``) of a Doom WAD to ``dest``."""
+    stem = os.path.splitext(os.path.basename(wad))[0]
+    out = []
+    with open(wad, "rb") as f:
+        data = f.read()
+    count, table = struct.unpack_from("<ii", data, 4)
+    for i in range(count):
+        pos, size, raw = struct.unpack_from("<ii8s", data, table + 16 * i)
+        name = raw.rstrip(b"\0").decode("ascii", "replace")
+        lump = data[pos:pos + size]
+        if not name.startswith("D_") or not lump.startswith(b"MThd"):
+            continue
+        path = os.path.join(dest, f"{stem}-{name.lower()}.mid")
+        if not os.path.exists(path):
+            os.makedirs(dest, exist_ok=True)
+            with open(path, "wb") as g:
+                g.write(lump)
+        out.append(path)
+    return out
+
+
+def rg_events(root) -> tuple[list, list, list, dict]:
+    """Notes (tick, dur, channel, pitch, velocity), tempos, meters and keys of a Rosegarden file.
+
+    Follows Rosegarden's own reader: an event starts where the previous one ended, unless
+    it has ``absoluteTime`` (absolute) or ``timeOffset`` (relative); a ``<chord>``'s events
+    share a start and advance by the shortest one. A ``repeat`` segment repeats until the
+    next segment of its track starts (or the composition ends). 960 ticks a quarter.
+    """
+    comp = root.find("composition")
+    end_marker = int(comp.get("endMarker", "0"))
+    tempos = [(int(t.get("time", "0")), int(t.get("tempo", "12000000")) / 100000)
+              for t in comp.findall("tempo")]
+    if not tempos:
+        tempos = [(0, int(comp.get("compositionDefaultTempo", "12000000")) / 100000)]
+    meters = [(int(t.get("time", "0")), f"{t.get('numerator', '4')}/{t.get('denominator', '4')}")
+              for t in comp.findall("timesignature")]
+    channels = {}
+    for inst in root.iter("instrument"):
+        if inst.get("type") == "midi":
+            prog = inst.find("program")
+            channels[inst.get("id")] = (int(inst.get("channel", "0")),
+                                        int(prog.get("id", "0")) if prog is not None else 0)
+    tracks = {t.get("id"): channels.get(t.get("instrument"), (0, 0)) for t in comp.findall("track")}
+    segments = [s for s in root.findall("segment") if not s.get("type") and not s.get("triggerid")]
+    starts = collections.defaultdict(list)
+    for seg in segments:
+        starts[seg.get("track")].append(int(seg.get("start", "0")))
+    notes, keys = [], []
+    for seg in segments:
+        start, transpose = int(seg.get("start", "0")), int(seg.get("transpose", "0"))
+        channel, _ = tracks.get(seg.get("track"), (0, 0))
+        cur, chord_dur, body, last = start, 0, [], start
+        for elem in seg:
+            group = list(elem) if elem.tag == "chord" else [elem]
+            chord_dur = 0
+            for ev in group:
+                if ev.tag != "event":
+                    continue
+                if ev.get("absoluteTime"):
+                    cur = int(ev.get("absoluteTime"))
+                cur += int(ev.get("timeOffset", "0"))
+                dur = int(ev.get("duration", "0"))
+                props = {p.get("name"): p.get("int") or p.get("string") for p in ev.findall("property")}
+                if ev.get("type") == "note" and dur > 0 and props.get("pitch"):
+                    body.append((cur, dur, channel, int(props["pitch"]) + transpose,
+                                 int(props.get("velocity") or 100)))
+                elif ev.get("type") == "keychange" and props.get("key") and not transpose:
+                    keys.append((cur, props["key"]))
+                last = max(last, cur + dur)
+                if elem.tag == "chord":
+                    chord_dur = dur if dur and (not chord_dur or dur < chord_dur) else chord_dur
+                else:
+                    cur += dur
+            if elem.tag == "chord":
+                cur += chord_dur
+        seg_end = int(seg.get("endmarker", "0")) or last
+        notes.extend(body)
+        if seg.get("repeat") == "true" and seg_end > start:
+            later = [t for t in starts[seg.get("track")] if t > start]
+            until = min(later) if later else end_marker
+            shift = seg_end - start
+            while start + shift < until:
+                notes.extend((t + shift, d, c, p, v) for t, d, c, p, v in body if t + shift < until)
+                shift += seg_end - start
+    return sorted(notes), sorted(tempos), sorted(meters), sorted(keys)
+
+
+def rg_to_midi(xml: bytes, out: str) -> str:
+    """Write one Rosegarden document as a type-1 MIDI file (GM programs, its own channels)."""
+    import xml.etree.ElementTree as ET
+
+    import mido
+
+    root = ET.fromstring(xml)
+    notes, tempos, meters, keys = rg_events(root)
+    mid = mido.MidiFile(type=1, ticks_per_beat=960)
+    meta = []
+    title = root.find("composition/metadata/property[@name='title']")
+    if title is not None and title.get("value"):
+        meta.append((0, mido.MetaMessage("track_name", name=title.get("value"))))
+    meta += [(t, mido.MetaMessage("set_tempo", tempo=round(60e6 / qpm))) for t, qpm in tempos]
+    for t, sig in meters:
+        num, den = (int(x) for x in sig.split("/"))
+        meta.append((t, mido.MetaMessage("time_signature", numerator=num, denominator=den)))
+    for t, name in keys:
+        tonic, mode = name.split()[0], name.split()[-1]
+        table = MINOR_BY_SHARPS if mode == "minor" else MAJOR_BY_SHARPS
+        sharps = min((s for s, k in table.items() if PC.get(k) == PC.get(tonic)), key=abs, default=None)
+        if sharps is not None:
+            meta.append((t, mido.MetaMessage("key_signature", key=table[sharps] + ("m" if mode == "minor" else ""))))
+    events = []
+    programs = {}
+    for inst in root.iter("instrument"):
+        prog = inst.find("program")
+        if inst.get("type") == "midi" and prog is not None:
+            programs.setdefault(int(inst.get("channel", "0")), int(prog.get("id", "0")))
+    for channel, program in sorted(programs.items()):
+        events.append((0, mido.Message("program_change", channel=channel, program=program & 127)))
+    offset = -min([0] + [n[0] for n in notes])   # a segment may start before bar 1
+    for t, d, c, p, v in notes:
+        if 0 <= p < 128:
+            events.append((t + offset, mido.Message("note_on", channel=c, note=p, velocity=min(max(v, 1), 127))))
+            events.append((t + offset + d, mido.Message("note_off", channel=c, note=p, velocity=0)))
+    for msgs in (meta, events):
+        track = mido.MidiTrack()
+        now = 0
+        for t, msg in sorted(msgs, key=lambda e: (e[0], e[1].type == "note_on")):
+            track.append(msg.copy(time=max(t + (offset if msgs is meta and t else 0), 0) - now))
+            now = max(t + (offset if msgs is meta and t else 0), 0)
+        mid.tracks.append(track)
+    mid.save(out)
+    return out
+
+
+def rosegarden_docs(binary: str, dest: str) -> list[str]:
+    """The example documents built into the rosegarden binary (gzipped XML), as MIDI files."""
+    import zlib
+
+    with open(binary, "rb") as f:
+        data = f.read()
+    out, seen = [], set()
+    for m in re.finditer(rb"\x1f\x8b\x08", data):
+        try:
+            xml = zlib.decompressobj(16 + 15).decompress(data[m.start():m.start() + 8_000_000])
+        except zlib.error:
+            continue
+        if b"<rosegarden-data" not in xml[:2000] or b'type="note"' not in xml or xml in seen:
+            continue
+        seen.add(xml)
+        found = re.search(rb'<property name="title" value="([^"]*)"', xml)
+        name = safe(found.group(1).decode("utf-8", "replace")) if found and found.group(1) else ""
+        if name and name.lower() in seen:    # an older copy of the same example
+            continue
+        seen.add(name.lower())
+        path = os.path.join(dest, f"{len(out):03d}-{name or 'untitled'}.mid")
+        if not os.path.exists(path):
+            os.makedirs(dest, exist_ok=True)
+            rg_to_midi(xml, path)
+        out.append(path)
+    return out
+
+
+def pieces(label: str, cache: str) -> list[str]:
+    package, kind, patterns, _ = SOURCES[label]
+    tree = os.path.join(cache, "extracted", package)
+    files = extract(download(package, os.path.join(cache, "debs")), patterns, tree)
+    if kind == "wad":
+        return [m for w in files for m in wad_midis(w, os.path.join(cache, "extracted", "lumps", label))]
+    if kind == "rgbin":
+        return [m for b in files for m in rosegarden_docs(b, os.path.join(cache, "extracted", "rg", label))]
+    return files
+
+
+# ---------------------------------------------------------------------------- reading a MIDI file
+
+def raw_key_signature(self, message, data) -> None:
+    """Keep a key_signature as (sharps, mode) bytes: mido refuses modes other than 0/1."""
+    message.__dict__["key"] = (data[0] - 256 if data[0] > 127 else data[0], data[1])
+
+
+def read_midi(path: str) -> dict:
+    """Tempo, meter, key and note facts of one MIDI file (absolute ticks, all tracks)."""
+    import mido
+    from mido.midifiles import meta
+
+    meta.MetaSpec_key_signature.decode = raw_key_signature
+    mid = mido.MidiFile(path, clip=True)
+    if mid.type == 2:
+        raise ValueError("type 2 MIDI")
+    ppq = mid.ticks_per_beat
+    tempos, keys, meters, notes, names = [], [], [], [], []
+    for track in mid.tracks:
+        tick, open_notes = 0, {}
+        for msg in track:
+            tick += msg.time
+            if msg.type == "set_tempo":
+                tempos.append((tick, msg.tempo))
+            elif msg.type == "key_signature":
+                keys.append((tick, msg.key))
+            elif msg.type == "time_signature":
+                meters.append((tick, f"{msg.numerator}/{msg.denominator}"))
+            elif msg.type == "track_name" and msg.name.strip():
+                names.append(msg.name.strip())
+            elif msg.type == "note_on" and msg.velocity > 0:
+                open_notes.setdefault((msg.channel, msg.note), []).append(tick)
+            elif msg.type in ("note_off", "note_on"):
+                starts = open_notes.get((msg.channel, msg.note))
+                if starts:
+                    start = starts.pop(0)
+                    notes.append((start, tick - start, msg.channel, msg.note))
+        for (channel, note), starts in open_notes.items():
+            notes.extend((s, ppq // 4, channel, note) for s in starts)
+    return {"ppq": ppq, "tempos": sorted(tempos), "keys": sorted(keys), "meters": sorted(meters),
+            "notes": sorted(notes), "names": names}
+
+
+def in_effect(events: list[tuple[int, object]], first: int, last: int) -> list:
+    """Values of (tick, value) events that are in effect at some onset in [first, last]."""
+    values, current = [], None
+    for tick, value in events:
+        if tick <= first:
+            current = value
+        elif tick <= last:
+            if current is not None:
+                values.append(current)
+            current = value
+    if current is not None:
+        values.append(current)
+    return values
+
+
+def grid_share(onsets: list[int], ppq: int) -> float:
+    """Share of onset ticks within GRID_TOL_BEATS of the 16th-note or triplet-8th grid."""
+    tol = GRID_TOL_BEATS * ppq
+    hits = 0
+    for t in onsets:
+        for step in (ppq / 4, ppq / 3):
+            r = t % step
+            if min(r, step - r) <= tol + 1e-9:
+                hits += 1
+                break
+    return hits / len(onsets) if onsets else 0.0
+
+
+def scale(sharps: int) -> set[int]:
+    """The major scale of a signature plus its relative minor's leading tone."""
+    tonic = PC[MAJOR_BY_SHARPS[sharps]]
+    return {(tonic + s) % 12 for s in (0, 2, 4, 5, 7, 9, 11)} | {(tonic + 8) % 12}
+
+
+def signature_fit(notes: list[tuple], sharps: int) -> tuple[float, float]:
+    """(share of pitched note time in this signature's scale, best share of any signature)."""
+    weight = collections.Counter()
+    for _, dur, channel, note in notes:
+        if channel != DRUM_CHANNEL:
+            weight[note % 12] += max(dur, 1)
+    total = sum(weight.values()) or 1
+
+    def share(s: int) -> float:
+        return sum(weight[p] for p in scale(s)) / total
+
+    return share(sharps), max(share(s) for s in range(-6, 6))
+
+
+def beat_bpm(bpm: float, meter: str) -> float:
+    num, den = (int(x) for x in meter.split(">")[0].split("/"))
+    if den >= 8 and num % 3 == 0 and num > 3:
+        return bpm * 2 / 3 * 8 / den
+    if den == 2:
+        return bpm / 2
+    return bpm
+
+
+def judge(path: str, mode_stated: bool = False) -> dict:
+    """The truth one MIDI file supports, or why it supports none (``reject``)."""
+    m = read_midi(path)
+    notes = m["notes"]
+    if not notes:
+        return {"reject": "no notes"}
+    first, last = notes[0][0], notes[-1][0]
+    tempos = in_effect(m["tempos"], first, last) or [500000]
+    notes_kept = []
+    if max(tempos) > min(tempos) * (1 + TEMPO_TOL):
+        return {"reject": f"tempo changes ({len(set(tempos))} values)"}
+    end = max(start + dur for start, dur, _, _ in notes)
+    seconds = end / m["ppq"] * tempos[0] / 1e6
+    if seconds < MIN_SECONDS:
+        return {"reject": f"{seconds:.0f} s long"}
+    share = grid_share(sorted({n[0] for n in notes}), m["ppq"])
+    bpm = 60e6 / tempos[0]
+    if share < GRID_SHARE:
+        return {"reject": f"off the grid ({share:.0%} at {bpm:.1f} BPM)"}
+    if not m["tempos"]:
+        notes_kept.append("default-tempo")
+    meters = []
+    for value in in_effect(m["meters"], first, last) or ["4/4"]:
+        if not meters or meters[-1] != value:
+            meters.append(value)
+    if not m["meters"]:
+        notes_kept.append("no-meter-event")
+    meter = ">".join(meters[:3]) + ("..." if len(meters) > 3 else "")
+    key, kind = "", "none"
+    keys = sorted(set(in_effect(m["keys"], first, last)))
+    if all(n[2] == DRUM_CHANNEL for n in notes):
+        notes_kept.append("drums-only")
+    elif len(keys) > 1:
+        notes_kept.append("key-change")
+    elif keys:
+        sharps, mode = keys[0]
+        fit, best = signature_fit(notes, sharps) if -7 <= sharps <= 7 else (0.0, 1.0)
+        need = C_KEY_SHARE if sharps == 0 else KEY_SHARE
+        if mode not in (0, 1):
+            notes_kept.append(f"odd-key-mode({mode})")
+        if fit + 1e-9 < best or fit < need:
+            notes_kept.append(f"key-disagrees({sharps:+d}:{fit:.2f}<{max(best, need):.2f})")
+        elif mode == 1:
+            key, kind = f"{MINOR_BY_SHARPS[sharps]} minor", "stated"
+        elif mode_stated and sharps != 0:
+            key, kind = f"{MAJOR_BY_SHARPS[sharps]} major", "stated"
+        else:
+            key, kind = f"{MAJOR_BY_SHARPS[sharps]} major|{MINOR_BY_SHARPS[sharps]} minor", "signature"
+    else:
+        notes_kept.append("no-key-event")
+    return {"bpm": bpm, "meter": meter, "beat_bpm": beat_bpm(bpm, meter), "key": key,
+            "key_kind": kind, "grid_share": share, "notes": notes_kept,
+            "title": m["names"][0] if m["names"] else ""}
+
+
+# ---------------------------------------------------------------------------- rendering
+
+def render(midi: str, out: str) -> float:
+    """Render ``midi`` once to FLAC at ``out`` (reused when it exists); return its seconds."""
+    import av
+
+    if not os.path.exists(out):
+        wav = out + ".tmp.wav"
+        run(["nice", "-n", "10", "fluidsynth", "-ni", "-q", "-g", "0.4", "-r", "44100",
+             "-F", wav, SOUNDFONT, midi], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        tmp = out + ".tmp.flac"
+        with av.open(wav) as src, av.open(tmp, "w", format="flac") as dst:
+            stream = dst.add_stream("flac", rate=44100)
+            stream.layout = "stereo"
+            for frame in src.decode(audio=0):
+                frame.pts = None
+                for packet in stream.encode(frame):
+                    dst.mux(packet)
+            for packet in stream.encode(None):
+                dst.mux(packet)
+        os.replace(tmp, out)
+        os.remove(wav)
+    with av.open(out) as c:
+        s = c.streams.audio[0]
+        return float(s.duration * s.time_base) if s.duration else (c.duration or 0) / 1e6
+
+
+def safe(name: str) -> str:
+    return re.sub(r"[^A-Za-z0-9._-]+", "_", name).strip("_")
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    ap.add_argument("--cache", default=os.path.expanduser("~/.cache/sonic-truth"))
+    ap.add_argument("--no-render", action="store_true", help="judge the files, render nothing")
+    ap.add_argument("--verbose", action="store_true", help="say why each rejected file is")
+    args = ap.parse_args()
+    for label, (package, *_rest) in SOURCES.items():
+        refuse_reserved(package)
+    if not args.no_render and not os.path.exists(SOUNDFONT):
+        sys.exit(f"truth_corpus: {SOUNDFONT} missing: apt-get install fluidsynth fluid-soundfont-gm")
+    os.makedirs(os.path.join(args.cache, "debs"), exist_ok=True)
+    audio = os.path.join(args.cache, "audio")
+    os.makedirs(audio, exist_ok=True)
+    rows, summary, seen = [], [], set()
+    for label, (package, _kind, _patterns, what) in SOURCES.items():
+        count = collections.Counter()
+        files = pieces(label, args.cache)
+        for midi in files:
+            digest = open(midi, "rb").read()
+            if digest in seen:          # the same file shipped twice (doc/ and share/)
+                continue
+            seen.add(digest)
+            stem = os.path.splitext(os.path.basename(midi))[0]
+            try:
+                t = judge(midi, label in MODE_STATED)
+            except (ValueError, OSError, EOFError, KeyError, IndexError) as e:
+                t = {"reject": f"unreadable ({e})"}
+            if "reject" in t:
+                count["rejected"] += 1
+                if args.verbose:
+                    print(f"  skip {label}/{stem}: {t['reject']}")
+                continue
+            out = os.path.join(audio, f"{label}--{safe(stem)}.flac")
+            seconds = 0.0 if args.no_render else render(midi, out)
+            if seconds and seconds < SHORT_SECONDS:
+                t["notes"].append("short")
+            count["tempo"] += 1
+            count[t["key_kind"]] += 1
+            rows.append((out, label, package, t["title"] or stem, f"{t['bpm']:.2f}",
+                         f"{t['beat_bpm']:.2f}", t["meter"], t["key"], t["key_kind"],
+                         f"{seconds:.1f}", f"{t['grid_share']:.3f}", ",".join(t["notes"])))
+            if args.verbose:
+                print(f"  keep {label}/{stem}: {t['bpm']:.1f} {t['meter']} {t['key'] or '-'} "
+                      f"({t['grid_share']:.0%} on grid) {','.join(t['notes'])}")
+        summary.append((label, package, what, len(files), count))
+    with open(os.path.join(args.cache, "truth.tsv"), "w", encoding="utf-8") as f:
+        f.write("\t".join(COLUMNS) + "\n")
+        f.writelines("\t".join(r) + "\n" for r in rows)
+    print(f"{'source':13s} {'package':24s} {'kind':15s} {'files':>5s} {'tempo':>5s} {'key':>4s} "
+          f"{'stated':>6s} {'signat':>6s}")
+    for label, package, what, n, c in summary:
+        print(f"{label:13s} {package:24s} {what:15s} {n:5d} {c['tempo']:5d} "
+              f"{c['stated'] + c['signature']:4d} {c['stated']:6d} {c['signature']:6d}")
+    total = collections.Counter()
+    for *_x, c in summary:
+        total.update(c)
+    print(f"{'total':13s} {'':24s} {'':15s} {sum(s[3] for s in summary):5d} {total['tempo']:5d} "
+          f"{total['stated'] + total['signature']:4d} {total['stated']:6d} {total['signature']:6d}")
+    print(f"truth set: {len(rows)} tracks in {audio}, table {os.path.join(args.cache, 'truth.tsv')}")
+
+
+if __name__ == "__main__":
+    main()
