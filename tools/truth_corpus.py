@@ -108,6 +108,7 @@ GRID_SHARE = 0.80        # share of distinct onset ticks that must sit on the be
 GRID_TOL_BEATS = 1 / 48  # how close to a grid point (in beats) counts as on it
 TEMPO_TOL = 0.01         # set_tempo values within 1 % count as one tempo
 KEY_SHARE = 0.85         # note time inside the signature's scale (+ relative minor leading tone)
+KEY_SLACK = 0.05         # ... at most this much below the best-fitting signature's
 C_KEY_SHARE = 0.90       # the same for 0 sharps/flats, the usual default of a writer
 MIN_SECONDS = 15.0
 SHORT_SECONDS = 30.0
@@ -433,59 +434,77 @@ def beat_bpm(bpm: float, meter: str) -> float:
     return bpm
 
 
+def seconds_at(tick: int, tempos: list[tuple[int, int]], ppq: int) -> float:
+    """Seconds from tick 0 to ``tick`` through the tempo map (MIDI default 120 before any)."""
+    total, at, tempo = 0.0, 0, 500000
+    for t, value in tempos:
+        if t >= tick:
+            break
+        total += (t - at) * tempo / ppq / 1e6
+        at, tempo = t, value
+    return total + (tick - at) * tempo / ppq / 1e6
+
+
+def judge_key(keys: list[tuple[int, int]], notes: list[tuple], mode_stated: bool) -> tuple[str, str, str]:
+    """(key, key_kind, note) for the key_signature values in effect over the notes."""
+    if all(n[2] == DRUM_CHANNEL for n in notes):
+        return "", "none", "drums-only"
+    if not keys:
+        return "", "none", "no-key-event"
+    if len({k[0] for k in keys}) > 1:
+        return "", "none", "key-change"
+    sharps = keys[0][0]
+    modes = {k[1] for k in keys}
+    if not -7 <= sharps <= 7:
+        return "", "none", f"odd-key({sharps})"
+    fit, best = signature_fit(notes, sharps)
+    if sharps == 0 and (fit < C_KEY_SHARE or fit + 1e-9 < best):
+        return "", "none", f"key-disagrees(0:{fit:.2f}<{max(best, C_KEY_SHARE):.2f})"
+    if sharps != 0 and (fit < KEY_SHARE or fit + KEY_SLACK < best):
+        return "", "none", f"key-disagrees({sharps:+d}:{fit:.2f},best {best:.2f})"
+    note = "" if modes <= {0, 1} else f"odd-key-mode({max(modes)})"
+    if modes == {1}:
+        return f"{MINOR_BY_SHARPS[sharps]} minor", "stated", note
+    if modes == {0} and mode_stated and sharps != 0:
+        return f"{MAJOR_BY_SHARPS[sharps]} major", "stated", note
+    return f"{MAJOR_BY_SHARPS[sharps]} major|{MINOR_BY_SHARPS[sharps]} minor", "signature", note
+
+
 def judge(path: str, mode_stated: bool = False) -> dict:
-    """The truth one MIDI file supports, or why it supports none (``reject``)."""
+    """The truth one MIDI file supports (tempo, key, both), or why it supports none (``reject``)."""
     m = read_midi(path)
-    notes = m["notes"]
+    notes, ppq = m["notes"], m["ppq"]
     if not notes:
         return {"reject": "no notes"}
     first, last = notes[0][0], notes[-1][0]
-    tempos = in_effect(m["tempos"], first, last) or [500000]
-    notes_kept = []
-    if max(tempos) > min(tempos) * (1 + TEMPO_TOL):
-        return {"reject": f"tempo changes ({len(set(tempos))} values)"}
     end = max(start + dur for start, dur, _, _ in notes)
-    seconds = end / m["ppq"] * tempos[0] / 1e6
+    seconds = seconds_at(end, m["tempos"], ppq) - seconds_at(first, m["tempos"], ppq)
     if seconds < MIN_SECONDS:
         return {"reject": f"{seconds:.0f} s long"}
-    share = grid_share(sorted({n[0] for n in notes}), m["ppq"])
+    flags = []
+    tempos = in_effect(m["tempos"], first, last) or [500000]
+    share = grid_share(sorted({n[0] for n in notes}), ppq)
     bpm = 60e6 / tempos[0]
-    if share < GRID_SHARE:
-        return {"reject": f"off the grid ({share:.0%} at {bpm:.1f} BPM)"}
-    if not m["tempos"]:
-        notes_kept.append("default-tempo")
+    if max(tempos) > min(tempos) * (1 + TEMPO_TOL):
+        flags.append(f"no-tempo:changes({len(set(tempos))})")
+    elif share < GRID_SHARE:
+        flags.append(f"no-tempo:off-grid({share:.0%}@{bpm:.1f})")
+    elif not m["tempos"]:
+        flags.append("default-tempo")
+    tempo_ok = not flags or flags == ["default-tempo"]
     meters = []
     for value in in_effect(m["meters"], first, last) or ["4/4"]:
         if not meters or meters[-1] != value:
             meters.append(value)
     if not m["meters"]:
-        notes_kept.append("no-meter-event")
+        flags.append("no-meter-event")
     meter = ">".join(meters[:3]) + ("..." if len(meters) > 3 else "")
-    key, kind = "", "none"
-    keys = sorted(set(in_effect(m["keys"], first, last)))
-    if all(n[2] == DRUM_CHANNEL for n in notes):
-        notes_kept.append("drums-only")
-    elif len(keys) > 1:
-        notes_kept.append("key-change")
-    elif keys:
-        sharps, mode = keys[0]
-        fit, best = signature_fit(notes, sharps) if -7 <= sharps <= 7 else (0.0, 1.0)
-        need = C_KEY_SHARE if sharps == 0 else KEY_SHARE
-        if mode not in (0, 1):
-            notes_kept.append(f"odd-key-mode({mode})")
-        if fit + 1e-9 < best or fit < need:
-            notes_kept.append(f"key-disagrees({sharps:+d}:{fit:.2f}<{max(best, need):.2f})")
-        elif mode == 1:
-            key, kind = f"{MINOR_BY_SHARPS[sharps]} minor", "stated"
-        elif mode_stated and sharps != 0:
-            key, kind = f"{MAJOR_BY_SHARPS[sharps]} major", "stated"
-        else:
-            key, kind = f"{MAJOR_BY_SHARPS[sharps]} major|{MINOR_BY_SHARPS[sharps]} minor", "signature"
-    else:
-        notes_kept.append("no-key-event")
-    return {"bpm": bpm, "meter": meter, "beat_bpm": beat_bpm(bpm, meter), "key": key,
-            "key_kind": kind, "grid_share": share, "notes": notes_kept,
-            "title": m["names"][0] if m["names"] else ""}
+    key, kind, note = judge_key(sorted(set(in_effect(m["keys"], first, last))), notes, mode_stated)
+    flags += [note] if note else []
+    if not tempo_ok and kind == "none":
+        return {"reject": ", ".join(f for f in flags if f.startswith("no-tempo") or "key" in f)}
+    return {"bpm": bpm if tempo_ok else None, "meter": meter, "key": key, "key_kind": kind,
+            "grid_share": share, "notes": flags, "title": m["names"][0] if m["names"] else ""}
 
 
 # ---------------------------------------------------------------------------- rendering
@@ -555,13 +574,14 @@ def main() -> None:
             seconds = 0.0 if args.no_render else render(midi, out)
             if seconds and seconds < SHORT_SECONDS:
                 t["notes"].append("short")
-            count["tempo"] += 1
+            count["tempo"] += t["bpm"] is not None
             count[t["key_kind"]] += 1
-            rows.append((out, label, package, t["title"] or stem, f"{t['bpm']:.2f}",
-                         f"{t['beat_bpm']:.2f}", t["meter"], t["key"], t["key_kind"],
+            bpm = f"{t['bpm']:.2f}" if t["bpm"] else ""
+            beat = f"{beat_bpm(t['bpm'], t['meter']):.2f}" if t["bpm"] else ""
+            rows.append((out, label, package, t["title"] or stem, bpm, beat, t["meter"], t["key"], t["key_kind"],
                          f"{seconds:.1f}", f"{t['grid_share']:.3f}", ",".join(t["notes"])))
             if args.verbose:
-                print(f"  keep {label}/{stem}: {t['bpm']:.1f} {t['meter']} {t['key'] or '-'} "
+                print(f"  keep {label}/{stem}: {bpm or '-'} {t['meter']} {t['key'] or '-'} "
                       f"({t['grid_share']:.0%} on grid) {','.join(t['notes'])}")
         summary.append((label, package, what, len(files), count))
     with open(os.path.join(args.cache, "truth.tsv"), "w", encoding="utf-8") as f:
