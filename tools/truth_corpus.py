@@ -5,7 +5,7 @@
 
 A developer tool, not part of CI (issue 20, part 1). Needs ``fluidsynth`` and
 ``fluid-soundfont-gm`` (apt-get install), and ``mido`` + ``av`` in the Python that runs it
-(a venv of your own: ``python3 -m venv .venv-tools && .venv-tools/bin/pip install av mido``).
+(a venv of your own: ``python3 -m venv .venv-tools && .venv-tools/bin/pip install av mido numpy``).
 
 Every piece is a MIDI file whose own source states its tempo (``set_tempo``), meter
 (``time_signature``) and, where there is one, key (``key_signature``): game music
@@ -20,9 +20,9 @@ What counts as truth (the policy, also in the ``notes`` column of truth.tsv):
 - Tempo: exactly one tempo (all ``set_tempo`` values over the notes within 1 %; a file
   with no ``set_tempo`` plays at the MIDI default 120 and is marked ``default-tempo``),
   and the notes follow it: at least ``GRID_SHARE`` = 80 % of the distinct onset ticks lie
-  within 1/48 beat of the 16th-note or the triplet-8th grid of the file's own beat
-  (random onsets land there ~25 % of the time, so a performed, unquantised file at a
-  default 120 fails). ``bpm`` is the quarter-note tempo as stated; ``beat_bpm`` is the
+  within 1/48 beat of the 32nd-note or the triplet-8th grid of the file's own beat
+  (10 points a beat: random onsets land there 42 % of the time, so a performed,
+  unquantised file at a default 120 fails; a slow piece written in 32nds passes). ``bpm`` is the quarter-note tempo as stated; ``beat_bpm`` is the
   beat of the meter: a dotted quarter for compound meters (6/8, 9/8, 12/8: bpm*2/3), a
   half note for x/2 meters (bpm/2), else bpm.
 - Pieces whose tempo changes are dropped. A meter change is recorded as ``4/4>3/4``.
@@ -110,6 +110,7 @@ TEMPO_TOL = 0.01         # set_tempo values within 1 % count as one tempo
 KEY_SHARE = 0.85         # note time inside the signature's scale (+ relative minor leading tone)
 KEY_SLACK = 0.05         # ... at most this much below the best-fitting signature's
 C_KEY_SHARE = 0.90       # the same for 0 sharps/flats, the usual default of a writer
+PEAK = 0.89              # -1 dBFS
 MIN_SECONDS = 15.0
 SHORT_SECONDS = 30.0
 DRUM_CHANNEL = 9
@@ -393,11 +394,11 @@ def in_effect(events: list[tuple[int, object]], first: int, last: int) -> list:
 
 
 def grid_share(onsets: list[int], ppq: int) -> float:
-    """Share of onset ticks within GRID_TOL_BEATS of the 16th-note or triplet-8th grid."""
+    """Share of onset ticks within GRID_TOL_BEATS of the 32nd-note or triplet-8th grid."""
     tol = GRID_TOL_BEATS * ppq
     hits = 0
     for t in onsets:
-        for step in (ppq / 4, ppq / 3):
+        for step in (ppq / 8, ppq / 3):
             r = t % step
             if min(r, step - r) <= tol + 1e-9:
                 hits += 1
@@ -510,19 +511,33 @@ def judge(path: str, mode_stated: bool = False) -> dict:
 # ---------------------------------------------------------------------------- rendering
 
 def render(midi: str, out: str) -> float:
-    """Render ``midi`` once to FLAC at ``out`` (reused when it exists); return its seconds."""
+    """Render ``midi`` once to FLAC at ``out`` (reused when it exists); return its seconds.
+
+    fluidsynth writes float samples (no clipping); the piece is scaled to a peak of
+    ``PEAK`` (-1 dBFS), so a file written at low velocities is not near-silent, and
+    stored as 16-bit stereo FLAC at 44.1 kHz.
+    """
     import av
+    import numpy as np
 
     if not os.path.exists(out):
         wav = out + ".tmp.wav"
-        run(["nice", "-n", "10", "fluidsynth", "-ni", "-q", "-g", "0.4", "-r", "44100",
-             "-F", wav, SOUNDFONT, midi], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        run(["nice", "-n", "10", "fluidsynth", "-ni", "-q", "-g", "0.4", "-r", "44100", "-O", "float",
+             "-T", "wav", "-F", wav, SOUNDFONT, midi], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        with av.open(wav) as src:
+            frames = [f.to_ndarray() for f in src.decode(audio=0)]
+            planar = src.streams.audio[0].format.is_planar
+        x = np.concatenate(frames, axis=1)
+        x = x if planar else x.reshape(-1, 2).T          # -> (2, samples)
+        peak = float(np.abs(x).max()) or 1.0
+        pcm = (np.clip(x * (PEAK / peak), -1, 1) * 32767).astype(np.int16).T.reshape(1, -1)
         tmp = out + ".tmp.flac"
-        with av.open(wav) as src, av.open(tmp, "w", format="flac") as dst:
-            stream = dst.add_stream("flac", rate=44100)
-            stream.layout = "stereo"
-            for frame in src.decode(audio=0):
-                frame.pts = None
+        with av.open(tmp, "w", format="flac") as dst:
+            stream = dst.add_stream("flac", rate=44100, layout="stereo")
+            for i in range(0, pcm.shape[1], 2 * 65536):
+                frame = av.AudioFrame.from_ndarray(np.ascontiguousarray(pcm[:, i:i + 2 * 65536]),
+                                                   format="s16", layout="stereo")
+                frame.sample_rate = 44100
                 for packet in stream.encode(frame):
                     dst.mux(packet)
             for packet in stream.encode(None):
