@@ -363,7 +363,7 @@ def read_midi(path: str) -> dict:
                 keys.append((tick, msg.key))
             elif msg.type == "time_signature":
                 meters.append((tick, f"{msg.numerator}/{msg.denominator}"))
-            elif msg.type == "track_name" and msg.name.strip():
+            elif msg.type == "track_name" and msg.name.strip() and track is mid.tracks[0]:
                 names.append(msg.name.strip())
             elif msg.type == "note_on" and msg.velocity > 0:
                 open_notes.setdefault((msg.channel, msg.note), []).append(tick)
@@ -374,6 +374,8 @@ def read_midi(path: str) -> dict:
                     notes.append((start, tick - start, msg.channel, msg.note))
         for (channel, note), starts in open_notes.items():
             notes.extend((s, ppq // 4, channel, note) for s in starts)
+        if track is mid.tracks[0] and any(msg.type == "note_on" for msg in track):
+            names.clear()                # a track's name (an instrument), not the piece's
     return {"ppq": ppq, "tempos": sorted(tempos), "keys": sorted(keys), "meters": sorted(meters),
             "notes": sorted(notes), "names": names}
 
@@ -505,7 +507,7 @@ def judge(path: str, mode_stated: bool = False) -> dict:
     if not tempo_ok and kind == "none":
         return {"reject": ", ".join(f for f in flags if f.startswith("no-tempo") or "key" in f)}
     return {"bpm": bpm if tempo_ok else None, "meter": meter, "key": key, "key_kind": kind,
-            "grid_share": share, "notes": flags, "title": m["names"][0] if m["names"] else ""}
+            "grid_share": share, "notes": flags, "title": next((n for n in m["names"] if n.lower() not in ("untitled", "title")), "")}
 
 
 # ---------------------------------------------------------------------------- rendering
@@ -589,7 +591,10 @@ def main() -> None:
             seconds = 0.0 if args.no_render else render(midi, out)
             if seconds and seconds < SHORT_SECONDS:
                 t["notes"].append("short")
+            count["tracks"] += 1
             count["tempo"] += t["bpm"] is not None
+            count["key_only"] += t["bpm"] is None
+            count["short"] += "short" in t["notes"]
             count[t["key_kind"]] += 1
             bpm = f"{t['bpm']:.2f}" if t["bpm"] else ""
             beat = f"{beat_bpm(t['bpm'], t['meter']):.2f}" if t["bpm"] else ""
@@ -602,16 +607,16 @@ def main() -> None:
     with open(os.path.join(args.cache, "truth.tsv"), "w", encoding="utf-8") as f:
         f.write("\t".join(COLUMNS) + "\n")
         f.writelines("\t".join(r) + "\n" for r in rows)
-    print(f"{'source':13s} {'package':24s} {'kind':15s} {'files':>5s} {'tempo':>5s} {'key':>4s} "
-          f"{'stated':>6s} {'signat':>6s}")
-    for label, package, what, n, c in summary:
-        print(f"{label:13s} {package:24s} {what:15s} {n:5d} {c['tempo']:5d} "
-              f"{c['stated'] + c['signature']:4d} {c['stated']:6d} {c['signature']:6d}")
+    head = ("files", "tracks", "tempo", "key", "stated", "sig", "k-only", "short")
+    print(f"{'source':13s} {'package':24s} {'kind':15s} " + " ".join(f"{h:>6s}" for h in head))
     total = collections.Counter()
-    for *_x, c in summary:
-        total.update(c)
-    print(f"{'total':13s} {'':24s} {'':15s} {sum(s[3] for s in summary):5d} {total['tempo']:5d} "
-          f"{total['stated'] + total['signature']:4d} {total['stated']:6d} {total['signature']:6d}")
+    for label, package, what, n, c in summary + [("total", "", "", sum(s[3] for s in summary), total)]:
+        if label == "total":
+            for *_x, c2 in summary:
+                total.update(c2)
+        cells = (n, c["tracks"], c["tempo"], c["stated"] + c["signature"], c["stated"], c["signature"],
+                 c["key_only"], c["short"])
+        print(f"{label:13s} {package:24s} {what:15s} " + " ".join(f"{v:6d}" for v in cells))
     print(f"truth set: {len(rows)} tracks in {audio}, table {os.path.join(args.cache, 'truth.tsv')}")
 
 
