@@ -587,7 +587,8 @@ def main() -> None:
         count = collections.Counter()
         files = pieces(label, args.cache)
         for midi in files:
-            digest = open(midi, "rb").read()
+            with open(midi, "rb") as f:
+                digest = f.read()
             if digest in seen:          # the same file shipped twice (doc/ and share/)
                 continue
             seen.add(digest)
@@ -618,6 +619,11 @@ def main() -> None:
                 print(f"  keep {label}/{stem}: {bpm or '-'} {t['meter']} {t['key'] or '-'} "
                       f"({t['grid_share']:.0%} on grid) {','.join(t['notes'])}")
         summary.append((label, package, what, len(files), count))
+    if not args.no_render:              # audio of pieces no longer accepted
+        kept = {r[0] for r in rows}
+        for stale in glob.glob(os.path.join(audio, "*.flac")):
+            if stale not in kept:
+                os.remove(stale)
     with open(os.path.join(args.cache, "truth.tsv"), "w", encoding="utf-8") as f:
         f.write("\t".join(COLUMNS) + "\n")
         f.writelines("\t".join(r) + "\n" for r in rows)
