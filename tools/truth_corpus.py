@@ -9,36 +9,42 @@ A developer tool, not part of CI (issue 20, part 1). Needs ``fluidsynth`` and
 
 Every piece is a MIDI file whose own source states its tempo (``set_tempo``), meter
 (``time_signature``) and, where there is one, key (``key_signature``): game music
-(simutrans, freedoom's WAD music lumps, freedink, ...), piano-course and sequencer/synth
-demo files of music software, classical examples of DSP toolkits. Packages are fetched
-with ``apt-get download`` (no install) and unpacked with ``dpkg-deb`` into the cache,
-each piece is rendered once through fluidsynth with the FluidR3 GM soundfont and stored as
-FLAC: ``DIR/audio/<source>--<name>.flac``, plus ``DIR/truth.tsv``. Nothing is looped.
+(simutrans, freedoom's WAD music lumps, freedink, ...), the example songs built into
+rosegarden (its .rg documents, converted to MIDI here), piano-course and demo files of
+music software. Packages are fetched with ``apt-get download`` (no install) and unpacked
+with ``dpkg-deb`` into the cache; each piece is rendered once through fluidsynth with the
+FluidR3 GM soundfont, scaled to a -1 dBFS peak and stored as FLAC:
+``DIR/audio/<source>--<name>.flac``, plus ``DIR/truth.tsv`` (path, source, package, title,
+bpm, beat_bpm, meter, key, key_kind, duration_s, grid_share, notes). Nothing is looped.
 
-What counts as truth (the policy, also in the ``notes`` column of truth.tsv):
+What counts as truth (the policy; the reasons are in the ``notes`` column of truth.tsv):
 
 - Tempo: exactly one tempo (all ``set_tempo`` values over the notes within 1 %; a file
   with no ``set_tempo`` plays at the MIDI default 120 and is marked ``default-tempo``),
   and the notes follow it: at least ``GRID_SHARE`` = 80 % of the distinct onset ticks lie
-  within 1/48 beat of the 32nd-note or the triplet-8th grid of the file's own beat,
-  at the best of the grid phases 0 .. a 32nd (a file whose music sits a constant few
-  ticks off tick 0 still follows its tempo; ``grid-phase`` in ``notes``). That grid has
-  10 points a beat: random onsets land there ~42 % of the time (measured on performed
-  files: 38-50 % at the best phase), so a performed, unquantised file at a default 120
-  fails, and a slow piece written in 32nds passes. ``bpm`` is the quarter-note tempo as stated; ``beat_bpm`` is the
-  beat of the meter: a dotted quarter for compound meters (6/8, 9/8, 12/8: bpm*2/3), a
-  half note for x/2 meters (bpm/2), else bpm.
-- Pieces whose tempo changes are dropped. A meter change is recorded as ``4/4>3/4``.
-- Key: one ``key_signature`` over the whole piece (a key change drops the key, not the
-  piece: its tempo is still truth), not for drum-only pieces (channel 10 only). A minor
-  mode byte is a deliberate choice (the default is major) and is recorded as stated
-  (``key_kind = stated``, e.g. ``A minor``). A major mode byte is often just the
-  writer's default, so only the signature is recorded, as both keys
-  (``key_kind = signature``, ``C major|A minor``). Either way the signature must agree
-  with the notes: among the 12 signatures it must be (jointly) the one whose scale (plus
-  the relative minor's leading tone) covers most of the note time, covering at least
-  ``KEY_SHARE`` = 85 %; for 0 sharps/flats, the writer's default, at least
-  ``C_KEY_SHARE`` = 90 %. Otherwise the key is dropped (``key-disagrees``).
+  within 1/48 beat of the 32nd-note or the triplet-8th grid of the file's own beat. The
+  grid may sit a constant few ticks off tick 0 (phases 0 .. a 32nd are tried; another
+  phase than 0 must place 5 points more onsets; ``grid-phase`` in ``notes``). The grid has
+  10 points a beat: random onsets land there ~42 % of the time (performed files measured
+  38-50 % at their best phase), so a performed, unquantised file at a default 120 fails,
+  and a slow piece written in 32nds passes.
+- ``bpm`` is the quarter-note tempo as stated; ``beat_bpm`` the beat of the meter: a
+  dotted quarter for compound meters (6/8, 9/8, 12/8: bpm*2/3), a half note for x/2
+  meters (bpm/2), else bpm. A meter change is recorded as ``4/4>3/4``.
+- A piece whose tempo changes or whose notes are off the grid has no tempo truth
+  (``bpm`` empty, ``no-tempo:...`` in ``notes``); it is kept only for a key truth.
+- Key: one key signature over the whole piece (a change drops the key, not the piece),
+  never for drum-only pieces (channel 10 only). A minor mode byte is a deliberate choice
+  (the default is major) and is recorded as stated (``key_kind = stated``, ``A minor``);
+  a major mode byte is often only the writer's default, so the signature is recorded as
+  both keys (``key_kind = signature``, ``D major|B minor``). Rosegarden's key dialog
+  names the mode, so its keys are stated, except C major (its default). Keys that differ
+  only in mode (Bb major in one part, G minor in another) count as one signature.
+  Either way the signature must agree with the notes (note time on its scale plus the
+  relative minor's leading tone): at least ``KEY_SHARE`` = 85 % and within 5 points of
+  the best-fitting of the 12 signatures; for 0 sharps/flats, every writer's default, at
+  least ``C_KEY_SHARE`` = 90 % and the best fit. Otherwise the key is dropped
+  (``key-disagrees``).
 - Pieces shorter than ``MIN_SECONDS`` = 15 s are dropped; 15-30 s are kept and marked
   ``short`` (the plugin analyses a 30 s middle segment).
 
