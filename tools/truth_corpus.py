@@ -256,7 +256,8 @@ def rg_events(root) -> tuple[list, list, list, dict]:
             while start + shift < until:
                 notes.extend((t + shift, d, c, p, v) for t, d, c, p, v in body if t + shift < until)
                 shift += seg_end - start
-    return sorted(notes), sorted(tempos), sorted(meters), sorted(keys)
+    return (sorted(notes), sorted(tempos, key=lambda e: e[0]), sorted(meters, key=lambda e: e[0]),
+            sorted(keys, key=lambda e: e[0]))
 
 
 def rg_to_midi(xml: bytes, out: str) -> str:
@@ -386,8 +387,11 @@ def read_midi(path: str) -> dict:
             notes.extend((s, ppq // 4, channel, note) for s in starts)
         if track is mid.tracks[0] and any(msg.type == "note_on" for msg in track):
             names.clear()                # a track's name (an instrument), not the piece's
-    return {"ppq": ppq, "tempos": sorted(tempos), "keys": sorted(keys), "meters": sorted(meters),
-            "notes": sorted(notes), "names": names}
+    def by_tick(e: tuple) -> int:        # stable: of two events at one tick the later one wins,
+        return e[0]                      # as in a player (freedoom's e1m6 has 120 then 70 at 0)
+
+    return {"ppq": ppq, "tempos": sorted(tempos, key=by_tick), "keys": sorted(keys, key=by_tick),
+            "meters": sorted(meters, key=by_tick), "notes": sorted(notes), "names": names}
 
 
 def in_effect(events: list[tuple[int, object]], first: int, last: int) -> list:
@@ -532,43 +536,93 @@ def judge(path: str, mode_stated: bool = False) -> dict:
 
 # ---------------------------------------------------------------------------- rendering
 
+def playable(midi: str, tmp: str) -> str:
+    """``midi``, or a one-track copy at ``tmp`` when it has more tracks than fluidsynth plays
+    (its player takes at most 128: crimson's 380-track file renders as silence)."""
+    import mido
+
+    read_midi(midi)                      # installs the lenient key_signature reader
+    mid = mido.MidiFile(midi, clip=True)
+    if len(mid.tracks) <= 64:
+        return midi
+    events = []                          # (absolute tick, order, message) without key events
+    for track in mid.tracks:
+        tick = 0
+        for msg in track:
+            tick += msg.time
+            if msg.type not in ("key_signature", "end_of_track"):
+                events.append((tick, len(events), msg))
+    merged, now = mido.MidiTrack(), 0
+    for tick, _, msg in sorted(events, key=lambda e: e[:2]):
+        merged.append(msg.copy(time=tick - now))
+        now = tick
+    out = mido.MidiFile(type=0, ticks_per_beat=mid.ticks_per_beat)
+    out.tracks.append(merged)
+    out.save(tmp)
+    return tmp
+
+
 def render(midi: str, out: str) -> float:
     """Render ``midi`` once to FLAC at ``out`` (reused when it exists); return its seconds.
 
     fluidsynth writes float samples (no clipping); the piece is scaled to a peak of
-    ``PEAK`` (-1 dBFS), so a file written at low velocities is not near-silent, and
-    stored as 16-bit stereo FLAC at 44.1 kHz.
+    ``PEAK`` (-1 dBFS), so a file written at low velocities is not near-silent, its
+    silent tail is cut, and it is stored as 16-bit stereo FLAC at 44.1 kHz.
     """
     import av
     import numpy as np
 
     if not os.path.exists(out):
         wav = out + ".tmp.wav"
+        source = playable(midi, out + ".tmp.mid")
         run(["nice", "-n", "10", "fluidsynth", "-ni", "-q", "-g", "0.4", "-r", "44100", "-O", "float",
-             "-T", "wav", "-F", wav, SOUNDFONT, midi], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+             "-T", "wav", "-F", wav, SOUNDFONT, source], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        if source != midi:
+            os.remove(source)
         with av.open(wav) as src:
             frames = [f.to_ndarray() for f in src.decode(audio=0)]
             planar = src.streams.audio[0].format.is_planar
         x = np.concatenate(frames, axis=1)
         x = x if planar else x.reshape(-1, 2).T          # -> (2, samples)
         peak = float(np.abs(x).max()) or 1.0
-        pcm = (np.clip(x * (PEAK / peak), -1, 1) * 32767).astype(np.int16).T.reshape(1, -1)
-        tmp = out + ".tmp.flac"
-        with av.open(tmp, "w", format="flac") as dst:
-            stream = dst.add_stream("flac", rate=44100, layout="stereo")
-            for i in range(0, pcm.shape[1], 2 * 65536):
-                frame = av.AudioFrame.from_ndarray(np.ascontiguousarray(pcm[:, i:i + 2 * 65536]),
-                                                   format="s16", layout="stereo")
-                frame.sample_rate = 44100
-                for packet in stream.encode(frame):
-                    dst.mux(packet)
-            for packet in stream.encode(None):
-                dst.mux(packet)
-        os.replace(tmp, out)
+        write_flac(trim_tail(x * (PEAK / peak)), out)
         os.remove(wav)
     with av.open(out) as c:
         s = c.streams.audio[0]
         return float(s.duration * s.time_base) if s.duration else (c.duration or 0) / 1e6
+
+
+def trim_tail(x, rate: int = 44100):
+    """Cut the silence fluidsynth leaves after the music (up to minutes of it, after a
+    file's last event): keep 1 s after the last 100 ms above -60 dBFS."""
+    import numpy as np
+
+    hop = rate // 10
+    n = x.shape[1] // hop
+    rms = np.sqrt((x[:, :n * hop].reshape(2, n, hop) ** 2).mean(axis=(0, 2)))
+    loud = np.nonzero(rms > 1e-3)[0]
+    end = (loud[-1] + 1) * hop + rate if len(loud) else x.shape[1]
+    return x[:, :min(end, x.shape[1])]
+
+
+def write_flac(x, out: str) -> None:
+    """Float stereo (2, samples) in [-1, 1] -> 16-bit FLAC at ``out`` (via a temporary file)."""
+    import av
+    import numpy as np
+
+    pcm = (np.clip(x, -1, 1) * 32767).astype(np.int16).T.reshape(1, -1)
+    tmp = out + ".tmp.flac"
+    with av.open(tmp, "w", format="flac") as dst:
+        stream = dst.add_stream("flac", rate=44100, layout="stereo")
+        for i in range(0, pcm.shape[1], 2 * 65536):
+            frame = av.AudioFrame.from_ndarray(np.ascontiguousarray(pcm[:, i:i + 2 * 65536]),
+                                               format="s16", layout="stereo")
+            frame.sample_rate = 44100
+            for packet in stream.encode(frame):
+                dst.mux(packet)
+        for packet in stream.encode(None):
+            dst.mux(packet)
+    os.replace(tmp, out)
 
 
 def safe(name: str) -> str:
@@ -610,6 +664,11 @@ def main() -> None:
                 continue
             out = os.path.join(audio, f"{label}--{safe(stem)}.flac")
             seconds = 0.0 if args.no_render else render(midi, out)
+            if not args.no_render and seconds < MIN_SECONDS:
+                count["rejected"] += 1
+                print(f"  {label}/{stem}: rendered {seconds:.1f} s only; left out")
+                os.remove(out)
+                continue
             if seconds and seconds < SHORT_SECONDS:
                 t["notes"].append("short")
             count["tracks"] += 1
