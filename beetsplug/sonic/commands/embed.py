@@ -88,6 +88,8 @@ def status(rt, lib, opts, args) -> None:
             continue
         output.line(f"{space.name} ({space.kind}, {space.backend}, {space.dims} dims): "
                     f"{st.embedded} embedded, {st.stale} stale, {st.missing} missing, {st.failed} failed"
+                    + (f" ({st.kept} of them keep their earlier vector; `beet embed` retries)"
+                       if st.kept else "")
                     + (f", {st.unreachable} with the file out of reach (vectors kept)" if st.unreachable else "")
                     + (f", {st.orphaned} of removed items (beet embed --prune)" if st.orphaned else ""))
         for reason, n in sorted(st.errors.items(), key=lambda kv: -kv[1])[:10]:
@@ -167,6 +169,9 @@ def embed(rt, lib, opts, args) -> None:
                            "Run `beet embed` again to continue.")
     if report.fatal:
         raise ui.UserError(f"sonic: stopped: {report.fatal}")
+    if report.failed and not report.embedded:
+        raise ui.UserError(f"sonic: all {len(report.failed)} item(s) failed (reasons above); "
+                           "any earlier vectors are kept")
 
 
 def analysis(rt, lib, opts, args) -> None:

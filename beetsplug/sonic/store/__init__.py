@@ -253,12 +253,16 @@ class Store:
             self._upsert(c, space, item_id, path=path, mtime=mtime, size=size, raw=None,
                          vector=None, extra=None, error=error)
 
-    def put_failure_keeping_vector(self, space: Space, item_id: int, error: str) -> bool:
-        """Note a failure on an entry that has a vector WITHOUT removing it (a file that is
-        temporarily missing, a worker that died): finished work is never lost. The entry's
-        path/mtime/size stay those the vector was computed from, so it is current again
-        as soon as the same file is back. False when there was no vector to keep."""
+    def keep_vector_after_failure(self, space: Space, item_id: int, error: str | None) -> bool:
+        """A recomputation failed: keep the entry's vector (finished work is never lost) and
+        its path/mtime/size (those the vector was computed from). ``error``: the reason,
+        noted on the entry so that the next run tries again; None (the file is not there
+        now, a worker died) leaves the entry untouched -- current again as soon as the same
+        file is back. False when there is no vector to keep."""
         with self._tx() as c:
+            if error is None:
+                return c.execute("SELECT 1 FROM entries WHERE space_id = ? AND item_id = ? "
+                                 "AND vector IS NOT NULL", (space.id, item_id)).fetchone() is not None
             return c.execute("UPDATE entries SET error = ? WHERE space_id = ? AND item_id = ? "
                              "AND vector IS NOT NULL", (error, space.id, item_id)).rowcount > 0
 

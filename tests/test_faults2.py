@@ -1,0 +1,137 @@
+"""Nothing lost, nothing silently wrong (part two): failed re-embeds, backups, odd file
+names, damaged caches, bad settings. Each test goes through the real CLI and fails on
+the code before issue 22."""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import sqlite3
+
+import numpy as np
+import pytest
+
+from .fake_gemini import FakeGemini, error
+from .helpers import Beet
+
+
+@pytest.fixture
+def fake():
+    server = FakeGemini()
+    yield server
+    server.close()
+
+
+def status(beet) -> dict:
+    return json.loads(beet("embed", "--status", "--json").stdout.splitlines()[0])
+
+
+def vectors(beet, space: str = "spectral") -> dict[int, bytes]:
+    con = sqlite3.connect(beet.sidecar)
+    try:
+        return dict(con.execute("SELECT e.item_id, e.vector FROM entries e JOIN spaces s "
+                                "ON s.id = e.space_id WHERE s.name = ? AND e.vector IS NOT NULL",
+                                (space,)))
+    finally:
+        con.close()
+
+
+def library(beet, tmp_path, files) -> Beet:
+    folder = tmp_path / "incoming"
+    folder.mkdir(exist_ok=True)
+    for f in files:
+        shutil.copy(f, folder)
+    beet("import", folder)
+    return beet
+
+
+def gemini_beet(home, fake, **gemini) -> Beet:
+    settings = {"api_key": "AIzaTEST-secret-key-0123456789", "base_url": fake.url,
+                "min_interval": 0, "segment": 10, "timeout": 3, "retries": 1, "backoff": 0.05,
+                "retry_wait": 0.05, "batch_size": 1}
+    settings.update(gemini)
+    return Beet(home, backend="gemini", gemini=settings)
+
+
+# --- 2. a failed re-embed never deletes a good vector -----------------------------------
+
+
+def test_a_failed_recomputation_keeps_the_vector_marks_and_retries_it(beet, tmp_path, family_audio):
+    library(beet, tmp_path, sorted(family_audio.glob("pads_*"))[:3])
+    before = vectors(beet)
+    path = beet("ls", "-p", "title:Pads Study 2").stdout.strip()
+    st = os.stat(path)
+    good = open(path, "rb").read()
+    with open(path, "r+b") as f:  # unreadable now, with the size and mtime recorded
+        f.write(b"\0" * st.st_size)
+    os.utime(path, ns=(st.st_atime_ns, st.st_mtime_ns))
+
+    res = beet("embed", "--force")
+    assert "failed 1" in res.output and "no audio could be decoded" in res.output
+    assert vectors(beet) == before  # the good vector is still there, unchanged
+    s = status(beet)
+    assert (s["failed"], s["kept"]) == (1, 1)
+    assert "keep their earlier vector" in beet("embed", "--status").stdout
+    assert beet.similar_titles("-n", "2", "title:Pads Study 1")  # still answers with it
+    assert "1 to embed, 2 up to date" in beet("embed", check=False).stdout  # retried
+
+    with open(path, "wb") as f:
+        f.write(good)
+    os.utime(path, ns=(st.st_atime_ns, st.st_mtime_ns))
+    assert "1 to embed, 2 up to date" in beet("embed").stdout
+    s = status(beet)
+    assert (s["embedded"], s["failed"], s["kept"]) == (3, 0, 0)
+    assert vectors(beet) == before
+
+
+def test_a_service_outage_under_force_keeps_every_paid_vector(tmp_path, fake, family_audio):
+    beet = gemini_beet(tmp_path / "h", fake)
+    beet.set(auto=False)
+    library(beet, tmp_path, sorted(family_audio.glob("acid_*"))[:4])
+    beet("embed")
+    paid = vectors(beet, "gemini")
+    assert len(paid) == 4
+
+    fake.fallback = error(503, "UNAVAILABLE", "the service is down")
+    res = beet("embed", "--force", check=False)
+    assert res.returncode != 0 and "Traceback" not in res.output  # 17: a hopeless run fails
+    assert "3 requests in a row" in res.output and "no vector was lost" in res.output
+    assert len(fake.embed_requests()) == 4 + 3 * 2  # stopped after three requests (2 tries each)
+    assert vectors(beet, "gemini") == paid
+
+
+# --- 3. huge finite values are no vector ------------------------------------------------
+
+
+def test_huge_finite_values_from_the_service_fail_with_a_reason(tmp_path, fake, family_audio):
+    beet = gemini_beet(tmp_path / "h", fake)
+    beet.set(auto=False)
+    library(beet, tmp_path, sorted(family_audio.glob("acid_*"))[:2])
+    fake.script = [{"then": "ok", "value": 3e38}]
+    res = beet("embed")
+    assert "embedded 1" in res.output and "failed 1" in res.output
+    assert "could not be normalised" in res.output
+    stored = vectors(beet, "gemini")
+    assert len(stored) == 1
+    v = np.frombuffer(next(iter(stored.values())), np.float32)
+    assert abs(np.linalg.norm(v) - 1) < 1e-3
+    assert "1 to embed" in beet("embed").stdout  # failed, so tried again
+
+
+# --- 17. a hopeless service stops the run -----------------------------------------------
+
+
+@pytest.mark.parametrize("fault", ["malformed", "empty", "timeout"])
+def test_a_hopeless_service_stops_the_run_and_exits_non_zero(tmp_path, fake, family_audio, fault):
+    beet = gemini_beet(tmp_path / "h", fake)
+    beet.set(auto=False)
+    library(beet, tmp_path, sorted(family_audio.glob("acid_*"))[:5])
+    fake.fallback = {"sleep": 1.5, "then": "ok"} if fault == "timeout" else fault
+    if fault == "timeout":
+        beet.config["sonic"]["gemini"]["timeout"] = 0.5
+        beet.write_config()
+    res = beet("embed", check=False)
+    assert res.returncode != 0 and "Traceback" not in res.output
+    assert "requests in a row" in res.output
+    assert len(fake.embed_requests()) < 5 * 2  # not every batch retried to the end
