@@ -135,3 +135,76 @@ def test_a_hopeless_service_stops_the_run_and_exits_non_zero(tmp_path, fake, fam
     assert res.returncode != 0 and "Traceback" not in res.output
     assert "requests in a row" in res.output
     assert len(fake.embed_requests()) < 5 * 2  # not every batch retried to the end
+
+
+# --- 1. a sidecar restored from a backup never gets a stale cache ----------------------
+
+
+def top(beet, query: str) -> tuple[int, float]:
+    rec = json.loads(beet("similar", "--json", "-n", "1", query).stdout.splitlines()[0])
+    return rec["id"], rec["score"]
+
+
+def test_a_restored_backup_never_serves_a_stale_cache(beet, tmp_path, family_audio):
+    files = sorted(family_audio.glob("pads_*"))[:3] + sorted(family_audio.glob("acid_*"))[:3]
+    library(beet, tmp_path, files)
+    ids = beet.ids()
+    a, b = ids["Pads Study 1"], ids["Acid Study 1"]
+    path_a = beet("ls", "-p", f"id:{a}").stdout.strip()
+    path_b = beet("ls", "-p", f"id:{b}").stdout.strip()
+    real_a = open(path_a, "rb").read()
+    backup = tmp_path / "backup.db"
+    shutil.copy(beet.sidecar, backup)
+
+    shutil.copy(path_b, path_a)  # item a now sounds exactly like item b
+    beet("embed")
+    assert top(beet, f"id:{b}") == (a, pytest.approx(1.0, abs=1e-4))  # the cache holds this
+
+    shutil.copy(backup, beet.sidecar)  # the documented remedy: restore the backup
+    for extra in ("-wal", "-shm"):
+        if os.path.exists(f"{beet.sidecar}{extra}"):
+            os.remove(f"{beet.sidecar}{extra}")
+    with open(path_a, "wb") as f:
+        f.write(real_a)
+    assert "1 to embed" in beet("embed").stdout  # as many writes as were lost
+    best, score = top(beet, f"id:{b}")
+    assert score < 0.999  # the real item a is not item b's twin
+    con = sqlite3.connect(beet.sidecar)
+    blob = dict(con.execute("SELECT item_id, vector FROM entries"))
+    con.close()
+    q = np.frombuffer(blob[b], np.float32)
+    expected = max((float(np.frombuffer(v, np.float32) @ q), i) for i, v in blob.items() if i != b)
+    assert (best, score) == (expected[1], pytest.approx(expected[0], abs=1e-3))
+
+
+# --- 5. a damaged cache is rebuilt ------------------------------------------------------
+
+
+def test_a_damaged_cache_data_area_is_rebuilt_from_the_sidecar(beet, tmp_path, family_audio):
+    library(beet, tmp_path, sorted(family_audio.glob("pads_*"))[:3] + sorted(family_audio.glob("acid_*"))[:3])
+    good = beet("similar", "--json", "-n", "5", "title:Pads Study 1").stdout
+    (cache,) = (beet.home / "library.sonic.db-cache").glob("*.f32")
+    size = cache.stat().st_size
+    with open(cache, "r+b") as f:  # the header intact, the vectors garbage
+        f.seek(256)
+        f.write(np.full((size - 256) // 4, 3e38, np.float32).tobytes())
+    res = beet("similar", "--json", "-n", "5", "title:Pads Study 1")
+    assert res.stdout == good and "Warning" not in res.stderr and "overflow" not in res.stderr
+    assert beet("similar", "--json", "-n", "5", "title:Pads Study 1").stdout == good
+
+
+# --- also: a space made by another version ------------------------------------------------
+
+
+def test_a_space_from_another_version_names_the_rebuild_not_the_settings(beet, tmp_path, family_audio):
+    library(beet, tmp_path, sorted(family_audio.glob("pads_*"))[:2])
+    con = sqlite3.connect(beet.sidecar)
+    params = json.loads(con.execute("SELECT params FROM spaces WHERE name = 'spectral'").fetchone()[0])
+    params["feature_version"] = -1
+    con.execute("UPDATE spaces SET params = ? WHERE name = 'spectral'", (json.dumps(params),))
+    con.commit()
+    con.close()
+    res = beet("embed", check=False)
+    assert res.returncode != 0 and "Traceback" not in res.output
+    assert "another version of beets-sonic" in res.output and "`beet embed --rebuild`" in res.output
+    assert "old settings" not in res.output
