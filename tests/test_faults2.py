@@ -208,3 +208,102 @@ def test_a_space_from_another_version_names_the_rebuild_not_the_settings(beet, t
     assert res.returncode != 0 and "Traceback" not in res.output
     assert "another version of beets-sonic" in res.output and "`beet embed --rebuild`" in res.output
     assert "old settings" not in res.output
+
+
+# --- 9, 10, 11. output files: odd file names, atomic writes, folders -------------------
+
+BAD = b"bad\xff\xfe-latin1-\xe9.ogg"
+EVIL = b"evil\n#EXTINF:1,Injected - Entry\ninjected.ogg"
+
+
+@pytest.fixture
+def odd_names(tmp_path, family_audio) -> Beet:
+    """Four tracks, one named with bytes that aren't UTF-8 and one with line breaks in its
+    name, all imported in place (beets keeps their names)."""
+    beet = Beet(tmp_path / "h")
+    folder = tmp_path / "music-in-place"
+    folder.mkdir()
+    oggs = sorted(family_audio.glob("*.ogg"))
+    for f in oggs[:2]:
+        shutil.copy(f, folder)
+    for name, f in ((BAD, oggs[2]), (EVIL, oggs[3])):
+        with open(os.path.join(os.fsencode(folder), name), "wb") as out:
+            out.write(f.read_bytes())
+    beet("import", "-C", folder)
+    assert len(beet.ids()) == 4 and status(beet)["embedded"] == 4
+    beet.plain = [os.fsencode(f.name) for f in oggs[:2]]
+    return beet
+
+
+def test_odd_file_names_in_every_output_file(odd_names, tmp_path):
+    beet = odd_names
+    page = tmp_path / "map.html"
+    page.write_text("the previous page")
+    res = beet("graph", "-o", page)
+    assert "Traceback" not in res.output and "4 tracks" in res.output
+    assert "the previous page" not in page.read_text(encoding="utf-8")
+
+    export = tmp_path / "vectors.json"
+    beet("embed", "--export", export)
+    doc = json.loads(export.read_text(encoding="utf-8"))
+    assert len(doc["items"]) == 4
+    assert any("bad\ufffd\ufffd-latin1-\ufffd.ogg" in r["path"] for r in doc["items"])
+
+    m3u = tmp_path / "next.m3u"
+    res = beet("similar", "-n", "3", "--m3u", m3u, "title:" + beet("ls", "-f", "$title").stdout.split("\n")[0])
+    assert "Traceback" not in res.output
+    assert "line break" in res.output  # the one name that can't be an M3U entry is said
+    entries = [line for line in m3u.read_bytes().split(b"\n") if line and not line.startswith(b"#")]
+    assert len(entries) == 2  # three hits, one left out; nothing injected
+    assert all(os.path.isfile(e) for e in entries), entries
+    assert not any(b"injected" in e or b"Injected" in e for e in m3u.read_bytes().split(b"\n"))
+    if any(BAD in e for e in entries):  # written as its very bytes: players find the file
+        assert os.path.isfile([e for e in entries if BAD in e][0])
+
+
+def test_the_m3u_never_splits_a_path_and_keeps_odd_bytes(odd_names, tmp_path):
+    beet = odd_names
+    m3u = tmp_path / "all.m3u"
+    res = beet("cohesion", "--m3u", m3u)
+    assert "Traceback" not in res.output
+    entries = [line for line in m3u.read_bytes().split(b"\n") if line and not line.startswith(b"#")]
+    assert sorted(os.path.basename(e) for e in entries) == sorted([BAD, *beet.plain])
+    assert all(os.path.isfile(e) for e in entries)
+    # read back by every sonic command: exactly the three tracks written, no injected one
+    res = beet("cohesion", "--playlist", m3u, "--json")
+    assert json.loads(res.stdout)["tracks_in_set"] == 3
+
+
+@pytest.mark.parametrize("option", [["graph", "-o"], ["embed", "--export"],
+                                    ["similar", "-n", "1", "title:a", "--m3u"],
+                                    ["cohesion", "--heatmap"]])
+def test_an_output_path_that_is_a_folder_is_one_line(beet, tmp_path, option):
+    folder = tmp_path / "a-folder"
+    folder.mkdir()
+    res = beet(*option, folder, check=False)
+    assert res.returncode != 0 and "Traceback" not in res.output
+    assert "it is a folder" in res.output and len(res.stderr.strip().splitlines()) == 1
+
+
+def test_a_failed_page_write_keeps_the_previous_page(tmp_path, family_audio):
+    from .test_faults import Mounts
+
+    if os.geteuid() != 0 or shutil.which("mount") is None:
+        pytest.skip("a small tmpfs needs root and mount(8)")
+    mounts = Mounts()
+    disk = tmp_path / "disk"
+    disk.mkdir()
+    try:
+        mounts.tmpfs(disk, "64k")
+        beet = Beet(tmp_path / "h")
+        library(beet, tmp_path, sorted(family_audio.glob("pads_*"))[:3])
+        page = disk / "map.html"
+        previous = "<html>the previous page</html>" + " " * 40_000
+        page.write_text(previous)
+        res = beet("graph", "-o", page, check=False)
+        assert res.returncode != 0 and "Traceback" not in res.output
+        assert "cannot write" in res.output and "previous file" in res.output
+        assert page.read_text() == previous
+        assert sorted(p.name for p in disk.iterdir()) == ["map.html"]  # no temporary file left
+    finally:
+        mounts.undo()

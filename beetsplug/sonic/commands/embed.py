@@ -8,12 +8,11 @@ import os
 import signal
 
 from beets import ui
-from beets.util import displayable_path
 
 from .. import indexer, library_ops, output
 from ..dj.run import store_outcome
 from ..errors import FatalError
-from ..playlist import check_writable
+from ..outfile import check_writable, text_path, write_text
 from ..progress import Progress
 from ..spaces import named
 from . import common
@@ -100,9 +99,8 @@ def export(rt, lib, opts, args) -> None:
     path = check_writable(opts.export)
     space = rt.read_space(opts.space)
     doc = library_ops.export(rt.store, space, common.items(rt, lib, opts, args),
-                             path_of=lambda item: displayable_path(item.path))
-    with open(path, "w", encoding="utf-8") as f:
-        json.dump(doc, f, ensure_ascii=False)
+                             path_of=lambda item: text_path(item.path))
+    write_text(path, json.dumps(doc, ensure_ascii=False))
     output.line(f"exported {len(doc['items'])} vectors ({space.name}, {space.dims} dims) to {path}")
 
 
