@@ -307,3 +307,68 @@ def test_a_failed_page_write_keeps_the_previous_page(tmp_path, family_audio):
         assert sorted(p.name for p in disk.iterdir()) == ["map.html"]  # no temporary file left
     finally:
         mounts.undo()
+
+
+# --- 12. a `sonic:` section of the wrong shape --------------------------------------------
+
+
+@pytest.mark.parametrize("where, value", [("sonic", ["a"]), ("sonic", "hello"), ("sonic", None),
+                                          ("vibe", [1]), ("gemini", 5)])
+def test_a_section_of_the_wrong_shape_is_one_line_and_beets_keeps_working(tmp_path, where, value):
+    beet = Beet(tmp_path / "h")
+    if where == "sonic":
+        beet.config["sonic"] = value
+    else:
+        beet.config["sonic"][where] = value
+    beet.write_config()
+    res = beet("ls", check=False)
+    key = "`sonic:`" if where == "sonic" else f"`sonic: {where}`"
+    assert res.returncode == 0 and "Traceback" not in res.output
+    assert res.output.count(f"config {key} must be a section") == 1, res.output
+    res = beet("embed", "--status", check=False)
+    assert res.returncode != 0 and "Traceback" not in res.output
+    assert "unknown command" not in res.output and "fix it in your beets config.yaml" in res.output
+    assert res.output.count(f"config {key} must be a section") == 1
+
+
+# --- 13. a relative or odd `sidecar:` ------------------------------------------------------
+
+
+def test_a_relative_sidecar_is_beside_the_library_whatever_the_current_folder(tmp_path, family_audio):
+    beet = Beet(tmp_path / "h", sidecar="vectors/side.db")
+    (beet.home / "vectors").mkdir()
+    library(beet, tmp_path, sorted(family_audio.glob("pads_*"))[:2])
+    elsewhere = tmp_path / "elsewhere"
+    elsewhere.mkdir()
+    import subprocess
+
+    from .helpers import BEET
+
+    out = subprocess.run([*BEET, "embed", "--status", "--json"], cwd=elsewhere, env=beet.env(),
+                         capture_output=True, text=True, check=True).stdout
+    assert json.loads(out.splitlines()[0])["embedded"] == 2
+    assert (beet.home / "vectors" / "side.db").exists() and not list(elsewhere.iterdir())
+
+
+@pytest.mark.parametrize("value", [["a"], {"x": 1}, 5, "folder/"])
+def test_a_sidecar_that_is_not_a_file_path_is_one_line(beet, value):
+    beet.set(sidecar=value)
+    res = beet("embed", "--status", check=False)
+    assert res.returncode != 0 and "Traceback" not in res.output
+    assert "config `sonic: sidecar`" in res.output
+    assert not [p for p in beet.home.iterdir() if p.name.startswith(("[", "{", "5"))]
+
+
+# --- 14. every `gemini:` value checked, the key at fault named ------------------------------
+
+
+@pytest.mark.parametrize("key, value", [("max_backoff", -5), ("base_url", "not a url"),
+                                        ("min_interval", -1), ("retries", -1), ("concurrency", 0),
+                                        ("timeout", 0), ("backoff", -1), ("retry_wait", -2),
+                                        ("batch_size", 101), ("model", ""), ("api_key", 12345)])
+def test_every_gemini_value_is_checked_and_named(beet, key, value):
+    beet.set(backend="gemini", gemini={"api_key": "AIzaTEST-secret-key", key: value})
+    res = beet("embed", "--status", check=False)
+    assert res.returncode != 0 and "Traceback" not in res.output
+    assert f"config `sonic: gemini: {key}`" in res.output, res.output
+    assert "AIzaTEST" not in res.output
