@@ -79,7 +79,8 @@ def test_a_failed_recomputation_keeps_the_vector_marks_and_retries_it(beet, tmp_
     with open(path, "wb") as f:
         f.write(good)
     os.utime(path, ns=(st.st_atime_ns, st.st_mtime_ns))
-    assert "1 to embed, 2 up to date" in beet("embed").stdout
+    out = beet("embed").stdout
+    assert "1 to embed, 2 up to date" in out and "embedded 1" in out
     s = status(beet)
     assert (s["embedded"], s["failed"], s["kept"]) == (3, 0, 0)
     assert vectors(beet) == before
@@ -372,3 +373,28 @@ def test_every_gemini_value_is_checked_and_named(beet, key, value):
     assert res.returncode != 0 and "Traceback" not in res.output
     assert f"config `sonic: gemini: {key}`" in res.output, res.output
     assert "AIzaTEST" not in res.output
+
+
+# --- 4. a copy is checked like a tag write -------------------------------------------------
+
+
+def test_a_same_size_replacement_is_not_reblessed_by_a_copy(beet, tmp_path, family_audio):
+    library(beet, tmp_path, sorted(family_audio.glob("*.wav"))[:3])
+    ids = beet.ids()
+    a, b, c = (ids[t] for t in sorted(ids))
+    path_a = beet("ls", "-p", f"id:{a}").stdout.strip()
+    path_b = beet("ls", "-p", f"id:{b}").stdout.strip()
+    size = os.path.getsize(path_a)
+    other = open(path_b, "rb").read()[:size]  # other audio (trailing bytes of its tags aside)
+    with open(path_a, "wb") as f:
+        f.write(other + b"\0" * (size - len(other)))
+    assert os.path.getsize(path_a) == size and status(beet)["stale"] == 1
+
+    copies = tmp_path / "copies"
+    copies.mkdir()
+    beet("mv", "-c", "-d", copies, f"id:{a}", ",", f"id:{c}")
+    assert beet("ls", "-p", f"id:{a}").stdout.startswith(str(copies))
+    st = status(beet)
+    assert (st["stale"], st["embedded"]) == (1, 2)  # c followed its copy, a did not
+    out = beet("embed").stdout
+    assert "1 to embed, 2 up to date" in out and "embedded 1" in out
