@@ -398,3 +398,69 @@ def test_a_same_size_replacement_is_not_reblessed_by_a_copy(beet, tmp_path, fami
     assert (st["stale"], st["embedded"]) == (1, 2)  # c followed its copy, a did not
     out = beet("embed").stdout
     assert "1 to embed, 2 up to date" in out and "embedded 1" in out
+
+
+# --- 6. damage anywhere in the sidecar is reported ----------------------------------------
+
+
+def damage_page(sidecar, table: str) -> None:
+    """Overwrite the root page of ``table`` (an index or a table) with garbage, as a bad
+    sector or a torn copy would, after folding the write-ahead log into the file."""
+    from beetsplug.sonic.store import connect
+
+    con, _ = connect(str(sidecar))
+    con.execute("PRAGMA wal_checkpoint(TRUNCATE)")
+    page_size = con.execute("PRAGMA page_size").fetchone()[0]
+    (root,) = con.execute("SELECT rootpage FROM sqlite_master WHERE name = ?", (table,)).fetchone()
+    con.close()
+    with open(sidecar, "r+b") as f:
+        f.seek((root - 1) * page_size)
+        f.write(bytes(range(256)) * (page_size // 256))
+
+
+@pytest.mark.parametrize("table", ["entries_item", "vec_1_vector_chunks00"])
+def test_damage_outside_the_vectors_is_reported_and_named_on_write(beet, tmp_path, family_audio, table):
+    library(beet, tmp_path, sorted(family_audio.glob("pads_*"))[:3])
+    damage_page(beet.sidecar, table)
+    res = beet("embed", "--status", check=False)
+    assert res.returncode != 0 and "Traceback" not in res.output
+    assert "failed its check" in res.output and "restore it from a backup" in res.output
+    assert res.output.count("damaged") == 1
+    res = beet("embed", "--force", check=False)  # a write that meets the damage
+    assert res.returncode != 0 and "Traceback" not in res.output
+    assert "damaged" in res.output and "writable" not in res.output, res.output
+
+
+# --- also: a dry run writes nothing; --status says a fatal error once ---------------------
+
+
+def test_a_dry_run_writes_nothing(beet, tmp_path, family_audio):
+    beet.set(auto=False)
+    library(beet, tmp_path, sorted(family_audio.glob("pads_*"))[:2])
+    existed = beet.sidecar.exists()
+    assert "2 to embed, 0 up to date" in beet("embed", "--dry-run").stdout
+    assert beet.sidecar.exists() == existed  # not even an empty sidecar is created
+    if existed:
+        con = sqlite3.connect(beet.sidecar)
+        assert con.execute("SELECT count(*) FROM spaces").fetchone()[0] == 0  # nor a space
+        con.close()
+    beet("embed", "--limit", "1")
+    con = sqlite3.connect(beet.sidecar)
+    before = con.execute("SELECT name FROM spaces").fetchall()
+    con.close()
+    beet.set(segment=20.0)  # another space would be needed: --rebuild --dry-run drops nothing
+    assert "2 to embed, 0 up to date" in beet("embed", "--rebuild", "--dry-run").stdout
+    beet.set(segment=30.0)
+    assert "1 to embed, 1 up to date" in beet("embed", "--dry-run").stdout
+    con = sqlite3.connect(beet.sidecar)
+    assert con.execute("SELECT name FROM spaces").fetchall() == before
+    assert con.execute("SELECT count(*) FROM entries WHERE vector IS NOT NULL").fetchone()[0] == 1
+    con.close()
+
+
+def test_status_says_a_fatal_error_once(beet):
+    beet.sidecar.write_bytes(b"this is not a database, but it is not empty either" * 100)
+    res = beet("embed", "--status", check=False)
+    assert res.returncode != 0 and "Traceback" not in res.output
+    assert res.output.count("cannot read the sonic sidecar") + res.output.count(
+        "cannot open the sonic sidecar") == 1, res.output

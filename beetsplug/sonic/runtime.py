@@ -61,9 +61,10 @@ class Runtime:
             self._said.add(str(cause))
             self.warn(message)
 
-    def audio_space(self, *, rebuild: bool = False) -> Space:
-        """The configured backend's space (created if new; a settings mismatch is an error)."""
-        return open_space(self.store, audio_spec(self.backend), rebuild=rebuild)
+    def audio_space(self, *, rebuild: bool = False, dry_run: bool = False) -> Space:
+        """The configured backend's space (created if new, unless ``dry_run``; a settings
+        mismatch is an error)."""
+        return open_space(self.store, audio_spec(self.backend), rebuild=rebuild, dry_run=dry_run)
 
     def vibes(self, *, rebuild: bool = False):
         from .vibe.run import open_from_settings

@@ -15,6 +15,7 @@ from ..errors import FatalError
 from ..outfile import check_writable, text_path, write_text
 from ..progress import Progress
 from ..spaces import named
+from ..store.connection import DAMAGED_FIX
 from . import common
 
 
@@ -76,11 +77,15 @@ def prune(rt, lib, opts, args) -> None:
 def status(rt, lib, opts, args) -> None:
     items = common.items(rt, lib, opts, args)
     library_ids = {item.id for item in lib.items()}
+    store = rt.store  # a sidecar that can't be opened is said once, as the error it is
+    damage = store.damage()
+    if damage:
+        raise FatalError(f"the sonic sidecar {store.path} failed its check ({damage}). {DAMAGED_FIX}")
     try:
         rt.audio_space()  # the configured backend's space is always listed, if only as missing
     except FatalError as exc:
         output.line(f"note: {exc}")
-    for space in rt.store.spaces():
+    for space in store.spaces():
         st = library_ops.status(rt.store, space, items, library_ids=library_ids)
         if opts.json:
             output.print_json(st.to_json())
@@ -105,9 +110,14 @@ def export(rt, lib, opts, args) -> None:
 
 
 def embed(rt, lib, opts, args) -> None:
-    if opts.rebuild:
+    if opts.dry_run and not os.path.exists(rt.settings.sidecar):  # a dry run writes nothing
+        todo = len(common.items(rt, lib, opts, args))
+        todo = min(todo, max(opts.limit, 0)) if opts.limit is not None else todo
+        output.line(f"{rt.settings.backend}: {todo} to embed, 0 up to date (no sidecar yet)")
+        return
+    if opts.rebuild and not opts.dry_run:
         _confirm(opts, f"drop the {rt.settings.backend} space and embed everything again?")
-    space = rt.audio_space(rebuild=opts.rebuild)
+    space = rt.audio_space(rebuild=opts.rebuild, dry_run=opts.dry_run)
     if rt.view["backend"].get() == "auto":
         output.line(f"using the {rt.settings.backend} backend ({rt.settings.backend_reason})")
     workers = opts.workers if opts.workers is not None else rt.settings.workers

@@ -43,6 +43,7 @@ from .records import (
     _now,
     default_path,
     pack_state,
+    stand_in,
     unpack_state,
 )
 
@@ -165,13 +166,17 @@ class Store(Reads):
     def spaces(self) -> list[Space]:
         return [self._space_from_row(r) for r in self._q(f"SELECT {self._SPACE_COLS} FROM spaces ORDER BY id")]
 
-    def ensure_space(self, spec: SpaceSpec, *, fix: str = "beet embed --rebuild") -> Space:
-        """The space ``spec`` describes, created if new.
+    def ensure_space(self, spec: SpaceSpec, *, fix: str = "beet embed --rebuild",
+                     create: bool = True) -> Space:
+        """The space ``spec`` describes, created if new (``create=False``: an empty stand-in
+        that is never written, for a dry run).
 
         An existing space of that name built with other settings is a
         :class:`FatalError` that names the difference and the fix (the command ``fix``).
         """
         space = self.get_space(spec.name)
+        if space is None and not create:
+            return stand_in(spec)
         if space is None:
             with self._tx() as c:
                 # checked again under the write lock: two processes may create it at once

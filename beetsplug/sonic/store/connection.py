@@ -135,6 +135,19 @@ def is_sqlite_error(exc: BaseException) -> bool:
     return isinstance(exc, sqlite3.Error) or type(exc).__module__.split(".")[0] in ("sqlite3", "sqlean")
 
 
+#: what SQLite and sqlite-vec say when the file's own bytes are wrong
+DAMAGE = ("not a database", "malformed", "corrupt", "blob read error", "opening blob failed",
+          "Could not fetch vector data", "integrity")
+
+
+DAMAGED_FIX = ("The file is damaged: restore it from a backup, or move it aside and run "
+               "`beet embed` to build a new one")
+
+
+def is_damage(exc: BaseException | str) -> bool:
+    return any(w in str(exc) for w in DAMAGE)
+
+
 def failure(path: str, exc: BaseException, verb: str) -> str:
     """One line naming the file, the cause and the fix. Only damage gets the way out
     (restore, or rebuild): a sidecar that is merely unreachable is never advised away."""
@@ -142,12 +155,11 @@ def failure(path: str, exc: BaseException, verb: str) -> str:
     if is_full(exc):
         return (f"cannot {verb} the sonic sidecar {path}: the disk is full ({text}). Free some "
                 "space and run the command again; finished work is kept")
+    if is_damage(exc):
+        return f"cannot {verb} the sonic sidecar {path}: {text}. {DAMAGED_FIX}"
     if verb == "write":
         return (f"cannot write the sonic sidecar {path}: {text}. Check that the file and its "
                 "folder are writable and the disk has room; finished work is kept")
-    if any(w in text for w in ("not a database", "malformed", "corrupt")):
-        return (f"cannot {verb} the sonic sidecar {path}: {text}. The file is damaged: restore "
-                "it from a backup, or move it aside and run `beet embed` to build a new one")
     return (f"cannot {verb} the sonic sidecar {path}: {text}. Check that the file and its "
             "folder exist and are readable (and writable, for commands that write)")
 

@@ -81,3 +81,21 @@ class Reads:
         except OSError:
             return ids, X
         return read_matrix(path, gen, space.dims, owner=self.sidecar_id, stamp=stamp) or (ids, X)
+
+    def damage(self) -> str | None:
+        """A quick check of the whole file (SQLite's ``quick_check``: every page, index
+        and table) and of each space's vec0 table (one search through it): None when it
+        is sound, else what is wrong, in a few words."""
+        try:
+            with self._lock:
+                problems = [r[0] for r in self.conn.execute("PRAGMA quick_check").fetchall()]
+                if problems != ["ok"]:
+                    return "; ".join(problems[:3])
+                for sid, dims in self.conn.execute("SELECT id, dims FROM spaces").fetchall():
+                    probe = np.full(dims, dims ** -0.5, np.float32).tobytes()
+                    self.conn.execute(f"SELECT item_id FROM vec_{sid} WHERE embedding MATCH ? "
+                                      "AND k = 1", (probe,)).fetchall()
+                    self.conn.execute(f"SELECT count(*) FROM vec_{sid}").fetchone()
+        except Exception as exc:  # either driver's DatabaseError, sqlite-vec's own errors
+            return str(exc)
+        return None
