@@ -464,3 +464,28 @@ def test_status_says_a_fatal_error_once(beet):
     assert res.returncode != 0 and "Traceback" not in res.output
     assert res.output.count("cannot read the sonic sidecar") + res.output.count(
         "cannot open the sonic sidecar") == 1, res.output
+
+
+# --- 15. a read-only write-ahead log beside a writable sidecar ----------------------------
+
+
+def test_a_read_only_wal_beside_a_writable_sidecar_is_named(tmp_path, family_audio):
+    from .test_faults import Mounts
+
+    if os.geteuid() != 0 or shutil.which("mount") is None:
+        pytest.skip("a read-only bind mount needs root and mount(8)")
+    beet = Beet(tmp_path / "h")
+    library(beet, tmp_path, sorted(family_audio.glob("pads_*"))[:3])
+    wal, shm = (f"{beet.sidecar}{x}" for x in ("-wal", "-shm"))
+    for f in (wal, shm):  # as a run that could only read the sidecar leaves them
+        open(f, "ab").close()
+    mounts = Mounts()
+    try:
+        mounts.read_only(wal)  # even root can't write it now (a chmod can't help either)
+        assert beet.similar_titles("-n", "1", "title:Pads Study 1")  # reads still work
+        res = beet("embed", "--force", check=False)
+        assert res.returncode != 0 and "Traceback" not in res.output
+        assert f"{wal} is not" in res.output and "chmod u+w" in res.output, res.output
+    finally:
+        mounts.undo()
+    assert "3 to embed" in beet("embed", "--force").stdout  # writable again: all is well

@@ -81,6 +81,9 @@ def open_sidecar(path: str, driver: str | None):
     folder = os.path.dirname(os.path.abspath(path))
     if os.path.exists(path) and not (os.access(path, os.W_OK) and os.access(folder, os.W_OK)):
         return (*_open_read_only(path, driver), True, None)
+    stuck = _read_only_companions(path)
+    if stuck:  # the sidecar can be written, but not its write-ahead log: reads still work
+        return (*_open_read_only(path, driver), True, stuck)
     try:
         conn, driver_used = connect(path, driver=driver)
         try:
@@ -95,6 +98,31 @@ def open_sidecar(path: str, driver: str | None):
         if not (is_sqlite_error(exc) and os.path.exists(path) and _disk_full(folder, exc)):
             raise
         return (*_open_read_only(path, driver), True, OSError(errno.ENOSPC, os.strerror(errno.ENOSPC)))
+
+
+class ReadOnlyCompanions(OSError):
+    """The sidecar is writable but its ``-wal``/``-shm`` files are not (SQLite gives them
+    the sidecar's permissions: a run that opened a read-only sidecar leaves them so)."""
+
+    def __init__(self, files: list[str]):
+        super().__init__(f"{' and '.join(files)} read-only")
+        self.files = files
+
+
+def _read_only_companions(path: str) -> ReadOnlyCompanions | None:
+    """Companion files that can't be written, after making those we own writable again
+    (as the sidecar itself is)."""
+    stuck = []
+    for companion in (path + "-wal", path + "-shm"):
+        if not os.path.exists(companion) or os.access(companion, os.W_OK):
+            continue
+        try:
+            os.chmod(companion, os.stat(companion).st_mode | (os.stat(path).st_mode & 0o222))
+        except OSError:
+            pass
+        if not os.access(companion, os.W_OK):
+            stuck.append(companion)
+    return ReadOnlyCompanions(stuck) if stuck else None
 
 
 def _open_read_only(path: str, driver: str | None):
@@ -152,6 +180,13 @@ def failure(path: str, exc: BaseException, verb: str) -> str:
     """One line naming the file, the cause and the fix. Only damage gets the way out
     (restore, or rebuild): a sidecar that is merely unreachable is never advised away."""
     text = str(exc)
+    if isinstance(exc, ReadOnlyCompanions):
+        names = " and ".join(exc.files)
+        return (f"cannot {verb} the sonic sidecar {path}: the sidecar is writable, but {names} "
+                f"{'is' if len(exc.files) == 1 else 'are'} not (left by a run that could only read "
+                f"it, or a read-only mount). Make {'it' if len(exc.files) == 1 else 'them'} "
+                "writable like the sidecar (chmod u+w), and run the command again; finished work "
+                "is kept")
     if is_full(exc):
         return (f"cannot {verb} the sonic sidecar {path}: the disk is full ({text}). Free some "
                 "space and run the command again; finished work is kept")
