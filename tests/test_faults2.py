@@ -489,3 +489,15 @@ def test_a_read_only_wal_beside_a_writable_sidecar_is_named(tmp_path, family_aud
     finally:
         mounts.undo()
     assert "3 to embed" in beet("embed", "--force").stdout  # writable again: all is well
+
+
+def test_an_empty_sidecar_file_is_said(beet, tmp_path, family_audio):
+    beet.set(auto=False)
+    library(beet, tmp_path, sorted(family_audio.glob("pads_*"))[:2])
+    if beet.sidecar.exists():
+        beet.sidecar.unlink()
+    beet.sidecar.write_bytes(b"")
+    res = beet("embed")
+    assert res.output.count("is an empty file (0 bytes)") == 1 and "restore it from a backup" in res.output
+    assert "2 to embed" in res.output
+    assert "empty file" not in beet("embed").output  # said once: it is a sidecar now
