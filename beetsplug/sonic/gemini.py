@@ -272,7 +272,7 @@ class Client:
         if n >= FAILED_STRIKES:
             return FatalError(
                 f"Gemini failed {n} requests in a row ({message}): stopping. Finished work is "
-                "saved and no vector was lost; run `beet embed` again later")
+                "saved and no vector was lost; run the command again later")
         return ItemError(message)
 
     def _pause(self, what: str, why: str, attempt: int) -> None:

@@ -50,11 +50,11 @@ def plan(store: Store, space: Space, items: Iterable[Any], *, force: bool = Fals
 
 
 def _sound(vector: np.ndarray) -> bool:
-    """A stored vector must be finite and of unit length (a raw output whose norm
-    overflows normalises to zeros or NaN)."""
+    """A stored vector must be finite and not zero (a raw output whose norm overflows
+    normalises to zeros or NaN)."""
     with np.errstate(all="ignore"):
         norm = float(np.linalg.norm(np.asarray(vector, np.float64)))
-    return bool(np.all(np.isfinite(vector))) and abs(norm - 1.0) < 1e-3
+    return bool(np.all(np.isfinite(vector))) and np.isfinite(norm) and norm > 1e-3
 
 
 @dataclass
