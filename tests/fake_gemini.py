@@ -86,6 +86,7 @@ class FakeGemini:
     generate: Callable[[dict], Any] | None = None  # body -> JSON-able answer text/object
     delivered: dict[str, int] = field(default_factory=dict)  # clip hash -> times embedded
     cheap: bool = False  # benchmarks: hash-based vectors, no decoding in the server
+    fallback: Any = "ok"  # the action once the script is used up (an outage: error(503, ...))
 
     def __post_init__(self):
         fake = self
@@ -101,7 +102,7 @@ class FakeGemini:
                 req = Request(time.monotonic(), self.path, dict(self.headers), json.loads(raw or b"{}"))
                 with fake._lock:
                     fake.log.append(req)
-                    action = fake.script.pop(0) if fake.script else "ok"
+                    action = fake.script.pop(0) if fake.script else fake.fallback
                 fake._answer(self, req, action)
 
         self._lock = threading.Lock()
@@ -178,5 +179,7 @@ class FakeGemini:
                 values = text_vector(part.get("text", ""), dims)
             if isinstance(action, dict) and "dims" in action:
                 values = (values * (dims // len(values) + 1))[:dims]
+            if isinstance(action, dict) and "value" in action:  # every value the same
+                values = [action["value"]] * dims
             out.append({"values": values})
         return {"embeddings": out}

@@ -88,9 +88,11 @@ def test_unreadable_files_are_reported_by_embed_too(tmp_path, beet):
         f.seek(0)
         f.write(b"\0" * size)
     os.utime(item_path, (1, 1))
-    out = beet("embed").output
+    res = beet("embed", check=False)
+    out = res.output
     assert f"failed: {item_path}: audio could not be decoded" in out
     assert "failed 1" in out
+    assert res.returncode != 0 and "all 1 item(s) failed" in out  # a run where all failed
 
 
 def test_file_deleted_after_import(beet, family_audio, copy_of):

@@ -15,9 +15,12 @@ from .commands import REGISTRY
 from .errors import FatalError
 from .output import user_errors
 from .runtime import Runtime
-from .settings import DEFAULTS, flag
+from .settings import DEFAULTS, flag, shape_problem
 
 #: events of files beets relocated, and whether the relocated file keeps its mtime
+#: load-time problems already said in this process
+_SAID: set[str] = set()
+
 RELOCATED = {"item_moved": True, "item_copied": False, "item_linked": True,
              "item_hardlinked": True, "item_reflinked": False}
 
@@ -47,6 +50,14 @@ class SonicPlugin(BeetsPlugin):
         self.config["gemini"]["api_key"].redact = True
         self._runtime: Runtime | None = None
         self.import_stages = []
+        # a `sonic:` (or `vibe:`...) that isn't a section: said once; beets keeps working,
+        # the sonic commands exist and point at it, nothing else of sonic runs
+        self._problem = shape_problem(self.config)
+        if self._problem:
+            if str(self._problem) not in _SAID:  # beets may load a plugin class twice
+                _SAID.add(str(self._problem))
+                self._log.error("{}; sonic is off until then", self._problem)
+            return
         if self._flag(self.config, "auto"):
             self.import_stages.append(self.imported)
         if self._flag(self.config["vibe"], "auto"):
@@ -110,5 +121,11 @@ class SonicPlugin(BeetsPlugin):
 
     def _wire(self, module):
         cmd = module.make()
-        cmd.func = user_errors(lambda lib, opts, args: module.run(self.runtime(lib), lib, opts, args))
+        cmd.func = user_errors(lambda lib, opts, args: self._run(module, lib, opts, args))
         return cmd
+
+    def _run(self, module, lib, opts, args) -> None:
+        if self._problem:
+            raise FatalError("the sonic config has a problem (said above): fix it in your beets "
+                             "config.yaml")
+        module.run(self.runtime(lib), lib, opts, args)

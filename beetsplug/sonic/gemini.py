@@ -140,6 +140,9 @@ def _error_details(details: Any) -> list[dict]:
 
 #: connection failures in a row (refused, DNS, connect timeout) that mean "no network"
 OFFLINE_STRIKES = 3
+#: requests in a row that failed the same way after all their retries (5xx, timeouts,
+#: garbage answers, rate limits that never clear): the service is hopeless for now
+FAILED_STRIKES = 3
 
 
 def _unreachable(exc: BaseException) -> bool:
@@ -173,6 +176,8 @@ class Client:
             options["base_url"] = settings.base_url
         self._types = types
         self._offline = 0  # connection failures in a row, over every request and thread
+        self._failing: tuple[str, int] = ("", 0)  # (kind, requests in a row) that failed
+        self._strikes_lock = threading.Lock()
         self._client = genai.Client(api_key=settings.api_key, http_options=types.HttpOptions(**options))
 
     @property
@@ -207,7 +212,8 @@ class Client:
                             "run again after the quota resets (or use a paid tier)") from None
                     attempts_429 += 1
                     if attempts_429 > s.retries:
-                        raise ItemError(f"rate limited (429) {attempts_429} times: {message}") from None
+                        raise self.failed("rate limited (429)",
+                                          f"rate limited (429) {attempts_429} times: {message}") from None
                     delay = _retry_delay(exc.details)
                     wait = delay if delay is not None else min(backoff, s.max_backoff)
                     if delay is None:
@@ -226,8 +232,8 @@ class Client:
                 if code >= 500:
                     attempts_other += 1
                     if attempts_other > s.retries:
-                        raise ItemError(f"Gemini server error {code} after {attempts_other} attempts: "
-                                        f"{message}") from None
+                        raise self.failed(f"server error {code}", f"Gemini server error {code} after "
+                                          f"{attempts_other} attempts: {message}") from None
                     self._pause(what, f"server error {code}", attempts_other)
                     continue
                 raise RequestRefused(f"Gemini refused the request ({code}: {message})",
@@ -247,8 +253,27 @@ class Client:
                             "(`sonic: backend: musicnn` or `spectral`)") from None
                 attempts_other += 1
                 if attempts_other > s.retries:
-                    raise ItemError(f"Gemini request {kind} after {attempts_other} attempts") from None
+                    raise self.failed(kind if kind == "timed out" else f"failed ({type(exc).__name__})",
+                                      f"Gemini request {kind} after {attempts_other} attempts") from None
                 self._pause(what, kind, attempts_other)
+
+    def succeeded(self) -> None:
+        with self._strikes_lock:
+            self._failing = ("", 0)
+
+    def failed(self, kind: str, message: str) -> Exception:
+        """A request failed for good (its items fail): an ItemError -- or, the
+        ``FAILED_STRIKES``-th request in a row to fail the same way, a FatalError that
+        stops the run politely (nothing more is sent; the next run retries)."""
+        with self._strikes_lock:
+            last, n = self._failing
+            n = n + 1 if kind == last else 1
+            self._failing = (kind, n)
+        if n >= FAILED_STRIKES:
+            return FatalError(
+                f"Gemini failed {n} requests in a row ({message}): stopping. Finished work is "
+                "saved and no vector was lost; run the command again later")
+        return ItemError(message)
 
     def _pause(self, what: str, why: str, attempt: int) -> None:
         wait = min(self.settings.retry_wait * 2 ** (attempt - 1), self.settings.max_backoff)
@@ -269,7 +294,9 @@ class Client:
 
         vectors = self.call(f"embedding {len(contents)} item(s)", go)
         if len(vectors) != len(contents):
-            raise ItemError(f"Gemini returned {len(vectors)} embeddings for {len(contents)} inputs")
+            raise self.failed("answers that don't fit",
+                              f"Gemini returned {len(vectors)} embeddings for {len(contents)} inputs")
+        self.succeeded()
         return vectors
 
     def generate_json(self, prompt: str, *, schema: dict, model: str, system: str = "") -> str:
@@ -283,4 +310,6 @@ class Client:
                     system_instruction=system or None, temperature=0.2))
             return result.text or ""
 
-        return self.call("vibe", go)
+        text = self.call("vibe", go)
+        self.succeeded()
+        return text

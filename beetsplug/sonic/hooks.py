@@ -150,13 +150,18 @@ def forget_item(rt: Runtime, item) -> None:
 def follow_file(rt: Runtime, item, source: bytes | None, destination: bytes, *,
                 same_mtime: bool) -> None:
     """A file beets moved or copied keeps its vectors -- the audio is the same -- but only
-    vectors that were current: same size (and for a move, same mtime) as recorded."""
+    vectors that were current: for a move, the moved file has the mtime and size
+    recorded; for a copy (new mtime), the source it was copied from still has them, as
+    for a tag write -- a same-size file put in place of the audio is never re-blessed."""
     state = indexer.file_state(destination)
     if state is None:
         return
+    was = state if same_mtime else indexer.file_state(source) if source else None
+    if was is None or was[1] != state[1]:
+        return  # nothing to tell the copy by: the next `beet embed` looks at it
     try:
         rt.store.relocate(item.id, destination, *state, old_path=source,
-                          old_mtime=state[0] if same_mtime else None, old_size=state[1])
+                          old_mtime=was[0], old_size=was[1])
     except FatalError as exc:
         rt.warn_once(exc, f"could not follow moved files ({exc}); `beet embed` re-embeds them later")
 

@@ -28,8 +28,9 @@ from .store import Entry, Space, Store
 
 
 def is_current(entry: Entry | None, path: bytes, state: tuple[float, int] | None) -> bool:
-    """An entry is current when it holds a vector computed from this very file."""
-    return (entry is not None and entry.ok and state is not None
+    """An entry is current when it holds a vector computed from this very file, and no
+    recomputation of it has failed since (a vector kept after a failure is retried)."""
+    return (entry is not None and entry.ok and entry.error is None and state is not None
             and entry.path == path and (entry.mtime, entry.size) == state)
 
 
@@ -48,6 +49,14 @@ def plan(store: Store, space: Space, items: Iterable[Any], *, force: bool = Fals
 # --- writing ----------------------------------------------------------------
 
 
+def _sound(vector: np.ndarray) -> bool:
+    """A stored vector must be finite and not zero (a raw output whose norm overflows
+    normalises to zeros or NaN)."""
+    with np.errstate(all="ignore"):
+        norm = float(np.linalg.norm(np.asarray(vector, np.float64)))
+    return bool(np.all(np.isfinite(vector))) and np.isfinite(norm) and norm > 1e-3
+
+
 @dataclass
 class Report:
     planned: int = 0       # items that needed a vector
@@ -61,13 +70,23 @@ class Report:
 
 
 def write_outcome(store: Store, space: Space, backend: Backend, out: Outcome) -> None:
+    """Store one result. A failure never destroys a finished vector: a recomputation that
+    fails (a service outage, an unreadable file...) keeps the vector it would have replaced,
+    marked with the reason so the next run tries again; a transient one (the file is not
+    there now, a worker died) leaves the entry as it was -- current again once the same
+    file is back."""
     mtime, size = out.state if out.state else (None, None)
+    if out.error is None:
+        vector = backend.derive(out.raw[None, :], space.state)[0]
+        if not _sound(vector):
+            out.error = ("the backend returned values too large or too small to make a vector "
+                         "of (it could not be normalised)")
+            out.raw = None
     if out.error is not None:
-        if out.transient and store.put_failure_keeping_vector(space, out.item_id, out.error):
+        if store.keep_vector_after_failure(space, out.item_id, None if out.transient else out.error):
             return
         store.put_error(space, out.item_id, out.error, path=out.path, mtime=mtime, size=size)
         return
-    vector = backend.derive(out.raw[None, :], space.state)[0]
     store.put_vector(space, out.item_id, vector=vector, raw=out.raw, path=out.path,
                      mtime=mtime, size=size, extra=out.extra)
 

@@ -23,13 +23,15 @@ class Status:
     missing: int = 0
     orphaned: int = 0
     unreachable: int = 0   # embedded, but the file is not there now (vector kept)
+    kept: int = 0          # a recomputation failed; the earlier vector is kept (next run retries)
     errors: dict[str, int] = field(default_factory=dict)
 
     def to_json(self) -> dict[str, Any]:
         s = self.space
         return {"space": s.name, "backend": s.backend, "dims": s.dims, "embedded": self.embedded,
                 "stale": self.stale, "missing": self.missing, "failed": self.failed,
-                "orphaned": self.orphaned, "unreachable": self.unreachable, "errors": self.errors}
+                "orphaned": self.orphaned, "unreachable": self.unreachable, "kept": self.kept,
+                "errors": self.errors}
 
 
 def status(store: Store, space: Space, items: Iterable[Any], *, library_ids: set[int]) -> Status:
@@ -40,8 +42,9 @@ def status(store: Store, space: Space, items: Iterable[Any], *, library_ids: set
         entry = entries.get(item.id)
         if entry is None:
             st.missing += 1
-        elif not entry.ok:
+        elif not entry.ok or entry.error:
             st.failed += 1
+            st.kept += entry.ok
             st.errors[entry.error or "?"] = st.errors.get(entry.error or "?", 0) + 1
         elif space.kind != "audio":
             st.embedded += 1  # a vibe comes from tags, not from the file

@@ -8,14 +8,16 @@ resolves ``playlist:`` terms itself when beets' own query returns nothing.
 
 from __future__ import annotations
 
+import logging
 import os
 import re
 import shlex
 from dataclasses import dataclass
 
-from beets.util import displayable_path
-
 from .errors import FatalError
+from .outfile import check_writable, write_bytes
+
+log = logging.getLogger("beets.sonic")
 
 _CONTROL = re.compile(r"[\x00-\x1f\x7f]+")
 
@@ -61,25 +63,20 @@ def _text(value) -> str:
 
 
 def m3u_text(items: list, base: str | None = None) -> str:
-    """``base``: write entries relative to this folder; else absolute paths."""
+    """``base``: write entries relative to this folder; else absolute paths. A path's
+    bytes are written as they are (read back with :func:`read_m3u`, any player finds
+    the file, whatever its encoding); a path holding a line break can't be an M3U entry
+    and is left out with a warning (written raw, it would split into two entries)."""
     lines = ["#EXTM3U"]
     for item in items:
+        path = os.path.abspath(os.fsdecode(item.path))
+        if "\n" in path or "\r" in path:
+            log.warning("sonic: left out of the playlist (its file name holds a line break, "
+                        "which M3U can't hold): {!r}", path)
+            continue
         lines.append(f"#EXTINF:{int(round(item.length or 0))},{_text(item.artist)} - {_text(item.title)}")
-        path = os.path.abspath(displayable_path(item.path))
         lines.append(os.path.relpath(path, base) if base else path)
     return "\n".join(lines) + "\n"
-
-
-def check_writable(path: str) -> str:
-    """The absolute path an output file will be written to; a FatalError before any
-    work when its folder does not exist or can't be written."""
-    out = os.path.abspath(os.path.expanduser(path))
-    folder = os.path.dirname(out)
-    if not os.path.isdir(folder):
-        raise FatalError(f"cannot write {out}: the folder {folder} does not exist")
-    if not os.access(folder, os.W_OK):
-        raise FatalError(f"cannot write {out}: the folder {folder} is not writable")
-    return out
 
 
 def _is_m3u(name: str) -> bool:
@@ -105,8 +102,7 @@ class M3UTarget:
         return cls(check_writable(ref), None)
 
     def write(self, items: list) -> None:
-        with open(self.path, "w", encoding="utf-8") as f:
-            f.write(m3u_text(items, self.base))
+        write_bytes(self.path, m3u_text(items, self.base).encode("utf-8", "surrogateescape"))
 
 
 def playlist_dir() -> str | None:

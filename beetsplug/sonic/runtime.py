@@ -4,6 +4,8 @@ which space a command reads is decided in :mod:`.spaces`."""
 
 from __future__ import annotations
 
+import os
+
 from .backends import Backend, get_backend
 from .settings import Settings, from_config
 from .spaces import audio_spec, for_reading, open_space
@@ -33,7 +35,12 @@ class Runtime:
     @property
     def store(self) -> Store:
         if self._store is None:
-            self._store = Store(self.settings.sidecar)
+            path = self.settings.sidecar
+            if os.path.isfile(path) and os.path.getsize(path) == 0:
+                self.warn(f"the sonic sidecar {path} is an empty file (0 bytes): starting a new "
+                          "one there. If it should hold your vectors (a copy cut short?), "
+                          "restore it from a backup before running `beet embed`")
+            self._store = Store(path)
             self.log.debug("sidecar {} (SQLite via {})", self._store.path, self._store.driver)
         return self._store
 
@@ -61,9 +68,10 @@ class Runtime:
             self._said.add(str(cause))
             self.warn(message)
 
-    def audio_space(self, *, rebuild: bool = False) -> Space:
-        """The configured backend's space (created if new; a settings mismatch is an error)."""
-        return open_space(self.store, audio_spec(self.backend), rebuild=rebuild)
+    def audio_space(self, *, rebuild: bool = False, dry_run: bool = False) -> Space:
+        """The configured backend's space (created if new, unless ``dry_run``; a settings
+        mismatch is an error)."""
+        return open_space(self.store, audio_spec(self.backend), rebuild=rebuild, dry_run=dry_run)
 
     def vibes(self, *, rebuild: bool = False):
         from .vibe.run import open_from_settings

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 import os
 from dataclasses import dataclass
 
@@ -111,9 +112,34 @@ def check_keys(view, defaults: dict | None = None, prefix: str = "") -> None:
             check_keys(view[key], defaults[key], f"{prefix}{key}: ")
 
 
+def shape_problem(view, defaults: dict | None = None, prefix: str = "") -> FatalError | None:
+    """Whether ``sonic:`` or one of its sections is given as something other than a
+    section (a list, a string, empty): nothing of the plugin can be read then."""
+    import confuse
+
+    defaults = DEFAULTS if defaults is None else defaults
+    try:
+        view.keys()
+    except confuse.ConfigError:
+        where = f"`sonic: {prefix.rstrip(': ')}`" if prefix else "`sonic:`"
+        return FatalError(f"config {where} must be a section of settings (indented `key: value` "
+                          "lines), or left out: fix it in your beets config.yaml")
+    for key, value in defaults.items():
+        if isinstance(value, dict):
+            problem = shape_problem(view[key], value, f"{prefix}{key}: ")
+            if problem:
+                return problem
+    return None
+
+
 def flag(view, key: str) -> bool:
     """A yes/no setting; anything else is a FatalError naming the key."""
-    value = view[key].get()
+    import confuse
+
+    try:
+        value = view[key].get()
+    except confuse.ConfigError:
+        raise _fail(key, "must be yes or no") from None
     if isinstance(value, bool):
         return value
     raise _fail(key, f"must be yes or no, not {value!r}")
@@ -145,8 +171,7 @@ def from_config(view, *, library_path: str) -> Settings:
         raise _fail("workers", "must be a whole number (0 = one per CPU core)") from None
     if workers < 0:
         raise _fail("workers", "must be 0 (one per core) or more")
-    sidecar = str(view["sidecar"].get() or "") or default_path(library_path)
-    sidecar = os.path.abspath(os.path.expanduser(sidecar))
+    sidecar = _sidecar(view["sidecar"].get(), library_path)
     gemini = _gemini(view[SECTION])
     backend, reason = choose_backend(str(view["backend"].get()), gemini)
     analyzer = choose_analyzer(str(view["vibe"]["analyzer"].get()), gemini)
@@ -174,6 +199,22 @@ def from_config(view, *, library_path: str) -> Settings:
     )
 
 
+def _sidecar(value, library_path: str) -> str:
+    """The sidecar's absolute path: beside the library by default; a relative path is
+    taken from the beets library's folder (never from the current directory, which
+    would give every folder its own empty sidecar)."""
+    if value is None or value == "":
+        return default_path(os.path.abspath(library_path))
+    if not isinstance(value, str):
+        raise _fail("sidecar", f"must be a file path, not {value!r}")
+    path = os.path.expanduser(value.strip())
+    full = os.path.abspath(os.path.join(os.path.dirname(os.path.abspath(library_path)), path))
+    if not path or path.endswith(("/", os.sep)) or os.path.isdir(full):
+        raise _fail("sidecar", f"{value!r} must name a file, not a folder (e.g. "
+                    "~/music/library.sonic.db)")
+    return full
+
+
 def _number(view, key: str, *, integer: bool = False) -> float:
     try:
         value = view.get()
@@ -182,24 +223,60 @@ def _number(view, key: str, *, integer: bool = False) -> float:
         raise _fail(key, "must be a number") from None
 
 
+#: ``sonic: gemini:`` numbers: (lowest allowed, whether it may equal it, what it is)
+_GEMINI_NUMBERS = {
+    "timeout": (0.0, False, "seconds per request"),
+    "min_interval": (0.0, True, "seconds between requests"),
+    "backoff": (0.0, True, "seconds"),
+    "max_backoff": (0.0, True, "seconds"),
+    "retry_wait": (0.0, True, "seconds"),
+}
+_GEMINI_INTS = {"concurrency": (1, 64), "batch_size": (1, 100), "retries": (0, 100)}
+
+
+def _text(view, key: str, *, empty: bool = False) -> str:
+    value = view.get()
+    if value is None and empty:
+        return ""
+    if not isinstance(value, str) or not (value.strip() or empty):
+        raise _fail(key, "must be text" + ("" if empty else ", not empty"))
+    return value.strip()
+
+
 def _gemini(view) -> GeminiSettings | None:
-    """Gemini settings, or None when no API key is configured anywhere."""
-    key = find_key(str(view["api_key"].get() or ""))
-    if not key:
-        return None
+    """Gemini settings, or None when no API key is configured anywhere. Every key is
+    checked (even without a key: a bad value is found before it is needed), and every
+    message names the key at fault."""
     dims = int(_number(view["dims"], "gemini: dims", integer=True))
     if dims not in GEMINI_DIMS:
         raise _fail("gemini: dims", f"must be one of {', '.join(map(str, GEMINI_DIMS))}")
-    values = {name: _number(view[name], f"gemini: {name}")
-              for name in ("timeout", "min_interval", "backoff", "max_backoff", "retry_wait")}
-    ints = {name: int(_number(view[name], f"gemini: {name}", integer=True))
-            for name in ("concurrency", "batch_size", "retries")}
-    if values["timeout"] <= 0 or values["min_interval"] < 0:
-        raise _fail("gemini: timeout", "timeout must be positive and min_interval not negative")
-    if not 1 <= ints["batch_size"] <= 100 or ints["concurrency"] < 1 or ints["retries"] < 0:
-        raise _fail("gemini: batch_size", "batch_size 1-100, concurrency >= 1, retries >= 0")
-    return GeminiSettings(
-        api_key=key, model=str(view["model"].get()), text_model=str(view["text_model"].get()),
-        chat_model=str(view["chat_model"].get()), dims=dims,
-        api_version=str(view["api_version"].get()), base_url=str(view["base_url"].get() or ""),
-        **values, **ints)
+    values = {}
+    for name, (low, inclusive, what) in _GEMINI_NUMBERS.items():
+        value = values[name] = _number(view[name], f"gemini: {name}")
+        if not (value >= low if inclusive else value > low) or not math.isfinite(value):
+            raise _fail(f"gemini: {name}", f"{value:g} is not allowed: {what}, "
+                        + ("0 or more" if inclusive else f"more than {low:g}"))
+    if values["max_backoff"] < values["backoff"] or values["max_backoff"] < values["retry_wait"]:
+        raise _fail("gemini: max_backoff", f"{values['max_backoff']:g} is below backoff or "
+                    "retry_wait: it caps them, so it must be at least as large")
+    ints = {}
+    for name, (low, high) in _GEMINI_INTS.items():
+        value = ints[name] = int(_number(view[name], f"gemini: {name}", integer=True))
+        if not low <= value <= high:
+            raise _fail(f"gemini: {name}", f"{value} is out of range ({low}-{high})")
+    base_url = _text(view["base_url"], "gemini: base_url", empty=True)
+    if base_url:
+        from urllib.parse import urlparse
+
+        url = urlparse(base_url)
+        if url.scheme not in ("http", "https") or not url.netloc:
+            raise _fail("gemini: base_url", f"{base_url!r} is not a URL (like "
+                        "https://generativelanguage.googleapis.com); leave it out for Google's")
+    names = {k: _text(view[k], f"gemini: {k}") for k in ("model", "text_model", "chat_model", "api_version")}
+    api_key = view["api_key"].get()
+    if api_key is not None and not isinstance(api_key, str):
+        raise _fail("gemini: api_key", "must be text (quote it)")
+    key = find_key(str(api_key or ""))
+    if not key:
+        return None
+    return GeminiSettings(api_key=key, dims=dims, base_url=base_url, **names, **values, **ints)

@@ -15,6 +15,7 @@ from collections.abc import Callable
 from .backends import Backend
 from .errors import FatalError
 from .store import Space, SpaceSpec, Store
+from .store.records import stand_in
 
 #: the command that rebuilds a space of each kind
 REBUILD = {"audio": "beet embed --rebuild", "vibe": "beet vibe --rebuild"}
@@ -26,11 +27,16 @@ def audio_spec(backend: Backend) -> SpaceSpec:
                      standardize=backend.standardize)
 
 
-def open_space(store: Store, spec: SpaceSpec, *, rebuild: bool = False) -> Space:
-    """The space ``spec`` describes (dropped and re-created first with ``rebuild``)."""
+def open_space(store: Store, spec: SpaceSpec, *, rebuild: bool = False, dry_run: bool = False) -> Space:
+    """The space ``spec`` describes (dropped and re-created first with ``rebuild``).
+    ``dry_run``: nothing is written -- a space that doesn't exist (or would be rebuilt)
+    is an empty stand-in."""
+    if rebuild and dry_run:
+        return stand_in(spec)
     if rebuild:
         store.drop_space(spec.name)
-    return store.ensure_space(spec, fix=REBUILD.get(spec.kind, "beet embed --rebuild"))
+    return store.ensure_space(spec, fix=REBUILD.get(spec.kind, "beet embed --rebuild"),
+                              create=not dry_run)
 
 
 def how_to_build(name: str) -> str:

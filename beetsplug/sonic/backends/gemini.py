@@ -107,13 +107,18 @@ class GeminiBackend(HostedBackend):
             if bad:
                 out.append(ItemError(f"Gemini returned a vector of {bad[0]} values, expected {self.dims}"))
                 continue
-            arr = np.asarray(chunk, np.float32)
-            if not np.all(np.isfinite(arr)) or not np.any(arr):
-                out.append(ItemError("Gemini returned an empty or non-finite vector"))
+            # MRL truncation: re-normalise each clip's vector, then average the positions;
+            # checked AFTER normalising (huge finite values overflow the norm and would
+            # come out as zeros), so nothing that isn't a unit vector's direction is stored
+            with np.errstate(all="ignore"):
+                arr = np.asarray(chunk, np.float32)
+                arr /= np.linalg.norm(arr, axis=1, keepdims=True)
+                vec = arr.mean(axis=0)
+            if not np.all(np.isfinite(arr)) or not np.all(np.abs(np.linalg.norm(arr, axis=1) - 1) < 1e-3):
+                out.append(ItemError("Gemini returned a vector that is empty, not finite or out "
+                                     "of range (it could not be normalised)"))
                 continue
-            # MRL truncation: re-normalise each clip's vector, then average the positions
-            arr /= np.linalg.norm(arr, axis=1, keepdims=True)
-            out.append(arr.mean(axis=0))
+            out.append(vec)
         return out
 
 

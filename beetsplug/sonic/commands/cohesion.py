@@ -7,7 +7,8 @@ from beets import ui
 
 from .. import cohesion, output, search
 from ..errors import FatalError
-from ..playlist import M3UTarget, check_writable
+from ..outfile import check_writable, write_with
+from ..playlist import M3UTarget
 from .common import add_playlist_option, query_items
 
 FORMAT = "$sonic_fit  $sonic_top  $sonic_bar  $sonic_bpm_shown  $sonic_camelot_shown  $artist - $title$sonic_flag"
@@ -106,7 +107,7 @@ def run(rt, lib, opts, args) -> None:
         if opts.matrix:
             output.line("\n" + cohesion.markdown_matrix(S, names))
         if opts.heatmap:
-            cohesion.heatmap(S, names, opts.heatmap)
+            write_with(opts.heatmap, lambda tmp: cohesion.heatmap(S, names, tmp))
             rt.log.info("wrote the heatmap to {}", opts.heatmap)
     if opts.m3u:
         rows = result.order if result.order is not None else range(len(set_items))

@@ -8,14 +8,14 @@ import os
 import signal
 
 from beets import ui
-from beets.util import displayable_path
 
 from .. import indexer, library_ops, output
 from ..dj.run import store_outcome
 from ..errors import FatalError
-from ..playlist import check_writable
+from ..outfile import check_writable, text_path, write_text
 from ..progress import Progress
 from ..spaces import named
+from ..store.connection import DAMAGED_FIX
 from . import common
 
 
@@ -83,17 +83,23 @@ def prune(rt, lib, opts, args) -> None:
 def status(rt, lib, opts, args) -> None:
     items = common.items(rt, lib, opts, args)
     library_ids = {item.id for item in lib.items()}
+    store = rt.store  # a sidecar that can't be opened is said once, as the error it is
+    damage = store.damage()
+    if damage:
+        raise FatalError(f"the sonic sidecar {store.path} failed its check ({damage}). {DAMAGED_FIX}")
     try:
         rt.audio_space()  # the configured backend's space is always listed, if only as missing
     except FatalError as exc:
         output.line(f"note: {exc}")
-    for space in rt.store.spaces():
+    for space in store.spaces():
         st = library_ops.status(rt.store, space, items, library_ids=library_ids)
         if opts.json:
             output.print_json(st.to_json())
             continue
         output.line(f"{space.name} ({space.kind}, {space.backend}, {space.dims} dims): "
                     f"{st.embedded} embedded, {st.stale} stale, {st.missing} missing, {st.failed} failed"
+                    + (f" ({st.kept} of them keep their earlier vector; `beet embed` retries)"
+                       if st.kept else "")
                     + (f", {st.unreachable} with the file out of reach (vectors kept)" if st.unreachable else "")
                     + (f", {st.orphaned} of removed items (beet embed --prune)" if st.orphaned else ""))
         for reason, n in sorted(st.errors.items(), key=lambda kv: -kv[1])[:10]:
@@ -104,16 +110,20 @@ def export(rt, lib, opts, args) -> None:
     path = check_writable(opts.export)
     space = rt.read_space(opts.space)
     doc = library_ops.export(rt.store, space, common.items(rt, lib, opts, args),
-                             path_of=lambda item: displayable_path(item.path))
-    with open(path, "w", encoding="utf-8") as f:
-        json.dump(doc, f, ensure_ascii=False)
+                             path_of=lambda item: text_path(item.path))
+    write_text(path, json.dumps(doc, ensure_ascii=False))
     output.line(f"exported {len(doc['items'])} vectors ({space.name}, {space.dims} dims) to {path}")
 
 
 def embed(rt, lib, opts, args) -> None:
-    if opts.rebuild:
+    if opts.dry_run and not os.path.exists(rt.settings.sidecar):  # a dry run writes nothing
+        todo = len(common.items(rt, lib, opts, args))
+        todo = min(todo, max(opts.limit, 0)) if opts.limit is not None else todo
+        output.line(f"{rt.settings.backend}: {todo} to embed, 0 up to date (no sidecar yet)")
+        return
+    if opts.rebuild and not opts.dry_run:
         _confirm(opts, f"drop the {rt.settings.backend} space and embed everything again?")
-    space = rt.audio_space(rebuild=opts.rebuild)
+    space = rt.audio_space(rebuild=opts.rebuild, dry_run=opts.dry_run)
     if rt.view["backend"].get() == "auto":
         output.line(f"using the {rt.settings.backend} backend ({rt.settings.backend_reason})")
     workers = opts.workers if opts.workers is not None else rt.settings.workers
@@ -173,6 +183,9 @@ def embed(rt, lib, opts, args) -> None:
                            "Run `beet embed` again to continue.")
     if report.fatal:
         raise ui.UserError(f"sonic: stopped: {report.fatal}")
+    if report.failed and not report.embedded:
+        raise ui.UserError(f"sonic: all {len(report.failed)} item(s) failed (reasons above); "
+                           "any earlier vectors are kept")
 
 
 def analysis(rt, lib, opts, args) -> None:

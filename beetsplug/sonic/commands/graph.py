@@ -8,7 +8,7 @@ from beets import ui
 from .. import clusters, graph, output
 from ..errors import FatalError
 from ..library_ops import query_rows
-from ..playlist import check_writable
+from ..outfile import check_writable, write_text
 from . import common
 
 
@@ -44,8 +44,7 @@ def run(rt, lib, opts, args) -> None:
     items = [by_id[int(ids[r])] for r in rows]
     payload, page = graph.build(np.asarray(X[rows]), items, k=opts.k, space=space.name,
                                 color_by=opts.color_by, paths=not opts.no_paths)
-    with open(out, "w", encoding="utf-8") as f:
-        f.write(page)
+    write_text(out, page)  # a file name that isn't UTF-8 shows "?" for its odd bytes
     output.line(f"wrote {out}: {len(rows)} tracks, {len(rows) * payload['k']} links, "
                 f"{payload['ncomm']} communities, {len(page.encode()) / 1e6:.1f} MB")
     if not args and not opts.playlist and opts.space is None and opts.k == 4:

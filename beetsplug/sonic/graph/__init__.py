@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import html
 import json
+import os
 from collections.abc import Sequence
 from importlib import resources
 from typing import Any
@@ -68,11 +69,14 @@ def build_payload(X: np.ndarray, meta: Sequence[dict[str, Any]], *, k: int = 4,
     }
 
 
+def _text_path(path: bytes | str) -> str:
+    """A file path as text for the page: bytes that aren't UTF-8 shown as U+FFFD."""
+    return os.fsdecode(path).encode("utf-8", "surrogateescape").decode("utf-8", "replace")
+
+
 def item_meta(item: Any, color_by: str | None, *, paths: bool = True) -> dict[str, Any]:
     """The tags of one beets item the page shows (``paths``: its file, for the play
     button and the M3U export)."""
-    from beets.util import displayable_path
-
     from ..clusters import genres_of
     from ..dj.fields import mixable
 
@@ -82,7 +86,7 @@ def item_meta(item: Any, color_by: str | None, *, paths: bool = True) -> dict[st
            "key": item.initial_key or item.get("sonic_key") or "", "album": item.album,
            "genre": (genres_of(item) or [""])[0], "energy": energy,
            "camelot": m.key.camelot if m.key else "", "placement": item.get("vibe_placement") or "",
-           "path": displayable_path(item.path) if paths else "", "length": item.length}
+           "path": _text_path(item.path) if paths else "", "length": item.length}
     if color_by:
         value = item.get(color_by)
         row["color"] = ", ".join(map(str, value)) if isinstance(value, (list, tuple)) else (value or "")

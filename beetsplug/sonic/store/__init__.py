@@ -1,6 +1,6 @@
 """The sidecar: a SQLite file (with sqlite-vec) holding spaces and vectors.
 
-ALL SQL of the plugin lives in this module.
+ALL SQL of the plugin lives in this package (reads in :mod:`.reads`).
 
 Layout (schema version in ``PRAGMA user_version``, changed only by the numbered
 migrations in :data:`MIGRATIONS`):
@@ -31,8 +31,8 @@ import numpy as np
 
 from ..errors import FatalError
 from .connection import connect, failure, open_sidecar, sqlite_errors, writer_lock
-from .matrixfile import read_matrix, write_matrix
 from .migrations import MIGRATIONS
+from .reads import Reads
 from .records import (
     Entry,
     Space,
@@ -41,16 +41,30 @@ from .records import (
     _chunks,
     _describe,
     _now,
-    _stack,
     default_path,
     pack_state,
+    stand_in,
     unpack_state,
 )
 
 __all__ = ["MIGRATIONS", "Entry", "Space", "SpaceSpec", "Store", "connect", "default_path"]
 
 
-class Store:
+#: what made a space's vectors that comes from the user's config (everything else comes
+#: from the code: a difference there can only be rebuilt, never "put back")
+_SETTABLE = frozenset({"segment", "positions", "dims", "model", "vocabulary"})
+
+
+def _bump(c, space_id: int) -> None:
+    """Every write to a space's vectors: a new generation, and a new random write stamp
+    (what caches are keyed by: unlike a counter it never comes back, e.g. when a sidecar
+    is restored from a backup and written again)."""
+    c.execute("UPDATE spaces SET generation = generation + 1 WHERE id = ?", (space_id,))
+    c.execute("INSERT OR REPLACE INTO meta (key, value) VALUES (?, randomblob(16))",
+              (f"stamp:{space_id}",))
+
+
+class Store(Reads):
     """An open sidecar. Thread-safe: one connection guarded by a lock."""
 
     def __init__(self, path: str, *, driver: str | None = None):
@@ -152,13 +166,17 @@ class Store:
     def spaces(self) -> list[Space]:
         return [self._space_from_row(r) for r in self._q(f"SELECT {self._SPACE_COLS} FROM spaces ORDER BY id")]
 
-    def ensure_space(self, spec: SpaceSpec, *, fix: str = "beet embed --rebuild") -> Space:
-        """The space ``spec`` describes, created if new.
+    def ensure_space(self, spec: SpaceSpec, *, fix: str = "beet embed --rebuild",
+                     create: bool = True) -> Space:
+        """The space ``spec`` describes, created if new (``create=False``: an empty stand-in
+        that is never written, for a dry run).
 
         An existing space of that name built with other settings is a
         :class:`FatalError` that names the difference and the fix (the command ``fix``).
         """
         space = self.get_space(spec.name)
+        if space is None and not create:
+            return stand_in(spec)
         if space is None:
             with self._tx() as c:
                 # checked again under the write lock: two processes may create it at once
@@ -182,11 +200,15 @@ class Store:
         diff = {k: (stored.get(k), wanted.get(k)) for k in sorted(set(wanted) | set(stored))
                 if stored.get(k) != wanted.get(k)}
         if diff:
+            # only what a user can set can be put back; the rest is how this version of
+            # beets-sonic computes its vectors
+            settable = set(diff) <= _SETTABLE
             raise FatalError(
-                f"the {spec.name!r} space in {self.path} was built with other settings "
-                f"({_describe(diff)}). Vectors from different settings are never mixed: "
-                f"restore the old settings, or run `{fix}` to drop the "
-                f"{spec.name!r} vectors and compute them again with the new ones."
+                f"the {spec.name!r} space in {self.path} was built "
+                + ("with other settings" if settable else "by another version of beets-sonic")
+                + f" ({_describe(diff)}). Vectors made differently are never mixed: run `{fix}` "
+                f"to drop the {spec.name!r} vectors and compute them again"
+                + (" with the new settings (or put the old settings back)." if settable else ".")
             )
         return space
 
@@ -198,6 +220,7 @@ class Store:
             c.execute(f"DROP TABLE IF EXISTS {space.table}")
             c.execute("DELETE FROM entries WHERE space_id = ?", (space.id,))
             c.execute("DELETE FROM spaces WHERE id = ?", (space.id,))
+            c.execute("DELETE FROM meta WHERE key IN (?, ?)", (f"stamp:{space.id}", f"checked:{space.id}"))
         self._drop_matrix_file(space.id)
         return True
 
@@ -216,7 +239,7 @@ class Store:
         if vector is not None:
             c.execute(f"INSERT INTO {space.table} (item_id, embedding) VALUES (?, ?)",
                       (item_id, _blob(vector)))
-        c.execute("UPDATE spaces SET generation = generation + 1 WHERE id = ?", (space.id,))
+        _bump(c, space.id)
 
     def put_vector(self, space: Space, item_id: int, *, vector: np.ndarray, raw: np.ndarray | None = None,
                    path: bytes | None = None, mtime: float | None = None, size: int | None = None,
@@ -244,7 +267,7 @@ class Store:
                 c.execute("INSERT INTO entries (space_id, item_id, computed_at, vector) VALUES (?, ?, ?, ?)",
                           (space.id, iid, now, b))
                 c.execute(f"INSERT INTO {space.table} (item_id, embedding) VALUES (?, ?)", (iid, b))
-            c.execute("UPDATE spaces SET generation = generation + 1 WHERE id = ?", (space.id,))
+            _bump(c, space.id)
 
     def put_error(self, space: Space, item_id: int, error: str, *, path: bytes | None = None,
                   mtime: float | None = None, size: int | None = None) -> None:
@@ -253,12 +276,16 @@ class Store:
             self._upsert(c, space, item_id, path=path, mtime=mtime, size=size, raw=None,
                          vector=None, extra=None, error=error)
 
-    def put_failure_keeping_vector(self, space: Space, item_id: int, error: str) -> bool:
-        """Note a failure on an entry that has a vector WITHOUT removing it (a file that is
-        temporarily missing, a worker that died): finished work is never lost. The entry's
-        path/mtime/size stay those the vector was computed from, so it is current again
-        as soon as the same file is back. False when there was no vector to keep."""
+    def keep_vector_after_failure(self, space: Space, item_id: int, error: str | None) -> bool:
+        """A recomputation failed: keep the entry's vector (finished work is never lost) and
+        its path/mtime/size (those the vector was computed from). ``error``: the reason,
+        noted on the entry so that the next run tries again; None (the file is not there
+        now, a worker died) leaves the entry untouched -- current again as soon as the same
+        file is back. False when there is no vector to keep."""
         with self._tx() as c:
+            if error is None:
+                return c.execute("SELECT 1 FROM entries WHERE space_id = ? AND item_id = ? "
+                                 "AND vector IS NOT NULL", (space.id, item_id)).fetchone() is not None
             return c.execute("UPDATE entries SET error = ? WHERE space_id = ? AND item_id = ? "
                              "AND vector IS NOT NULL", (error, space.id, item_id)).rowcount > 0
 
@@ -295,7 +322,7 @@ class Store:
                     c.execute(f"DELETE FROM {space.table} WHERE item_id IN ({marks})", chunk)
                     if n:
                         removed += n
-                        c.execute("UPDATE spaces SET generation = generation + 1 WHERE id = ?", (space.id,))
+                        _bump(c, space.id)
         return removed
 
     def item_ids(self) -> set[int]:
@@ -308,10 +335,11 @@ class Store:
         ``state=None`` keeps the state and rewrites only the given items' vectors."""
         with self._tx() as c:
             if state is None:
-                c.execute("UPDATE spaces SET generation = generation + 1 WHERE id = ?", (space.id,))
+                _bump(c, space.id)
             else:
-                c.execute("UPDATE spaces SET stats_n = ?, state = ?, generation = generation + 1 "
-                          "WHERE id = ?", (n, pack_state(state), space.id))
+                c.execute("UPDATE spaces SET stats_n = ?, state = ? WHERE id = ?",
+                          (n, pack_state(state), space.id))
+                _bump(c, space.id)
                 c.execute(f"DELETE FROM {space.table}")
             for iid, v in zip(ids.tolist(), vectors):
                 b = _blob(v)
@@ -332,72 +360,3 @@ class Store:
         with self._tx() as c:
             c.execute("INSERT OR REPLACE INTO meta (key, value) SELECT ?, generation FROM spaces "
                       "WHERE id = ?", (f"checked:{space.id}", space.id))
-
-    # --- reads ---------------------------------------------------------------
-
-    def entries(self, space: Space) -> dict[int, Entry]:
-        rows = self._q("SELECT item_id, path, mtime, size, computed_at, vector IS NOT NULL, error "
-                       "FROM entries WHERE space_id = ?", [space.id])
-        return {r[0]: Entry(r[0], r[1], r[2], r[3], r[4], bool(r[5]), r[6]) for r in rows}
-
-    def count(self, space: Space) -> int:
-        return self._q("SELECT count(*) FROM entries WHERE space_id = ? AND vector IS NOT NULL", [space.id])[0][0]
-
-    def raw_matrix(self, space: Space) -> tuple[np.ndarray, np.ndarray]:
-        """``(ids (n,), raw (n, raw dims))`` of the items with a vector, ordered by id
-        (a backend's raw output may be longer than the stored vector)."""
-        rows = self._q("SELECT item_id, raw FROM entries WHERE space_id = ? AND vector IS NOT NULL "
-                       "AND raw IS NOT NULL ORDER BY item_id", [space.id])
-        return _stack(rows, len(rows[0][1]) // 4 if rows else space.dims)
-
-    def extras(self, space: Space, ids: Iterable[int]) -> dict[int, dict]:
-        out = {}
-        for chunk in _chunks(list(ids), 500):
-            marks = ",".join("?" * len(chunk))
-            for iid, extra in self._q(f"SELECT item_id, extra FROM entries WHERE space_id = ? "
-                                      f"AND item_id IN ({marks}) AND extra IS NOT NULL", (space.id, *chunk)):
-                out[iid] = json.loads(extra)
-        return out
-
-    def _vectors_from_db(self, space_id: int) -> tuple[int, np.ndarray, np.ndarray]:
-        with self._lock, self._sqlite_errors(writing=False):
-            self.conn.execute("BEGIN")  # one snapshot for the generation and the rows
-            try:
-                gen, dims = self.conn.execute("SELECT generation, dims FROM spaces WHERE id = ?",
-                                              (space_id,)).fetchone()
-                rows = self.conn.execute("SELECT item_id, vector FROM entries WHERE space_id = ? "
-                                         "AND vector IS NOT NULL ORDER BY item_id", (space_id,)).fetchall()
-            finally:
-                self.conn.execute("COMMIT")
-        ids, X = _stack(rows, dims)
-        return gen, ids, X
-
-    # --- the memory-mapped matrix ------------------------------------------------
-
-    def _matrix_path(self, space_id: int) -> str:
-        return os.path.join(self.path + "-cache", f"space-{space_id}.f32")
-
-    def _drop_matrix_file(self, space_id: int) -> None:
-        try:
-            os.remove(self._matrix_path(space_id))
-        except OSError:
-            pass
-
-    def matrix(self, space: Space) -> tuple[np.ndarray, np.ndarray]:
-        """``(ids (n,) int64 ascending, X (n, dims) float32)``: every unit vector of a space.
-
-        ``X`` is a read-only memory map of the cache file, rebuilt first when the
-        space has changed since it was written. If the cache folder is not
-        writable the matrix is read straight from the sidecar.
-        """
-        gen = self._q("SELECT generation FROM spaces WHERE id = ?", [space.id])[0][0]
-        path = self._matrix_path(space.id)
-        mapped = read_matrix(path, gen, space.dims, owner=self.sidecar_id)
-        if mapped is not None:
-            return mapped
-        gen, ids, X = self._vectors_from_db(space.id)
-        try:
-            write_matrix(path, gen, ids, X, owner=self.sidecar_id)
-        except OSError:
-            return ids, X
-        return read_matrix(path, gen, space.dims, owner=self.sidecar_id) or (ids, X)

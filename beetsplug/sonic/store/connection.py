@@ -81,6 +81,9 @@ def open_sidecar(path: str, driver: str | None):
     folder = os.path.dirname(os.path.abspath(path))
     if os.path.exists(path) and not (os.access(path, os.W_OK) and os.access(folder, os.W_OK)):
         return (*_open_read_only(path, driver), True, None)
+    stuck = _read_only_companions(path)
+    if stuck:  # the sidecar can be written, but not its write-ahead log: reads still work
+        return (*_open_read_only(path, driver), True, stuck)
     try:
         conn, driver_used = connect(path, driver=driver)
         try:
@@ -95,6 +98,31 @@ def open_sidecar(path: str, driver: str | None):
         if not (is_sqlite_error(exc) and os.path.exists(path) and _disk_full(folder, exc)):
             raise
         return (*_open_read_only(path, driver), True, OSError(errno.ENOSPC, os.strerror(errno.ENOSPC)))
+
+
+class ReadOnlyCompanions(OSError):
+    """The sidecar is writable but its ``-wal``/``-shm`` files are not (SQLite gives them
+    the sidecar's permissions: a run that opened a read-only sidecar leaves them so)."""
+
+    def __init__(self, files: list[str]):
+        super().__init__(f"{' and '.join(files)} read-only")
+        self.files = files
+
+
+def _read_only_companions(path: str) -> ReadOnlyCompanions | None:
+    """Companion files that can't be written, after making those we own writable again
+    (as the sidecar itself is)."""
+    stuck = []
+    for companion in (path + "-wal", path + "-shm"):
+        if not os.path.exists(companion) or os.access(companion, os.W_OK):
+            continue
+        try:
+            os.chmod(companion, os.stat(companion).st_mode | (os.stat(path).st_mode & 0o222))
+        except OSError:
+            pass
+        if not os.access(companion, os.W_OK):
+            stuck.append(companion)
+    return ReadOnlyCompanions(stuck) if stuck else None
 
 
 def _open_read_only(path: str, driver: str | None):
@@ -135,19 +163,38 @@ def is_sqlite_error(exc: BaseException) -> bool:
     return isinstance(exc, sqlite3.Error) or type(exc).__module__.split(".")[0] in ("sqlite3", "sqlean")
 
 
+#: what SQLite and sqlite-vec say when the file's own bytes are wrong
+DAMAGE = ("not a database", "malformed", "corrupt", "blob read error", "opening blob failed",
+          "Could not fetch vector data", "integrity")
+
+
+DAMAGED_FIX = ("The file is damaged: restore it from a backup, or move it aside and run "
+               "`beet embed` to build a new one")
+
+
+def is_damage(exc: BaseException | str) -> bool:
+    return any(w in str(exc) for w in DAMAGE)
+
+
 def failure(path: str, exc: BaseException, verb: str) -> str:
     """One line naming the file, the cause and the fix. Only damage gets the way out
     (restore, or rebuild): a sidecar that is merely unreachable is never advised away."""
     text = str(exc)
+    if isinstance(exc, ReadOnlyCompanions):
+        names = " and ".join(exc.files)
+        return (f"cannot {verb} the sonic sidecar {path}: the sidecar is writable, but {names} "
+                f"{'is' if len(exc.files) == 1 else 'are'} not (left by a run that could only read "
+                f"it, or a read-only mount). Make {'it' if len(exc.files) == 1 else 'them'} "
+                "writable like the sidecar (chmod u+w), and run the command again; finished work "
+                "is kept")
     if is_full(exc):
         return (f"cannot {verb} the sonic sidecar {path}: the disk is full ({text}). Free some "
                 "space and run the command again; finished work is kept")
+    if is_damage(exc):
+        return f"cannot {verb} the sonic sidecar {path}: {text}. {DAMAGED_FIX}"
     if verb == "write":
         return (f"cannot write the sonic sidecar {path}: {text}. Check that the file and its "
                 "folder are writable and the disk has room; finished work is kept")
-    if any(w in text for w in ("not a database", "malformed", "corrupt")):
-        return (f"cannot {verb} the sonic sidecar {path}: {text}. The file is damaged: restore "
-                "it from a backup, or move it aside and run `beet embed` to build a new one")
     return (f"cannot {verb} the sonic sidecar {path}: {text}. Check that the file and its "
             "folder exist and are readable (and writable, for commands that write)")
 

@@ -44,6 +44,13 @@ class Space:
         return f"vec_{self.id}"
 
 
+def stand_in(spec: SpaceSpec) -> Space:
+    """A space that doesn't exist yet, as a dry run sees it: no vectors (id 0 is never a
+    stored space's)."""
+    return Space(0, spec.name, spec.kind, spec.backend, spec.model, spec.dims, dict(spec.params),
+                 spec.standardize, "", 0, 0, {})
+
+
 @dataclass(frozen=True)
 class Entry:
     """The state of one (space, item) without its vectors."""
