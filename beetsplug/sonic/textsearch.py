@@ -101,8 +101,7 @@ def by_tags(store: Store, space: Space, text: str, **rank_options) -> TextResult
         raise FatalError(f"none of the words {text!r} is in the vocabulary"
                          + (f" (not understood: {', '.join(parsed.unknown)})" if parsed.unknown else "")
                          + ": docs/text-search.md lists every word the musicnn space understands")
-    ids, _ = store.matrix(space)
-    tids, P = tag_matrix(store.extras(space, ids.tolist()))
+    tids, P = textcache.tag_matrix(store, space, tag_matrix, dims=len(MSD_TAGS))
     if tids.size == 0:
         raise FatalError(f"no track in the {space.name} space has musicnn tags: run `beet embed`")
     query, hits = ranked(tids, tag_scores(P, parsed.weights()), **rank_options)

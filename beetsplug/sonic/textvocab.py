@@ -118,7 +118,7 @@ NEGATIONS = ("no", "not", "without", "non", "less", "never", "zero")
 FILLER = ("a", "an", "and", "the", "with", "of", "some", "very", "really", "quite", "bit", "little",
           "lots", "music", "track", "tracks", "song", "songs", "tune", "tunes", "sound", "sounds",
           "sounding", "like", "for", "in", "on", "to", "or", "but", "that", "is", "mood", "vibe",
-          "vibes", "style", "feel", "feeling", "kind", "sort", "something", "stuff", "-", "&")
+          "vibes", "style", "feel", "feeling", "kind", "sort", "something", "stuff", "&")
 
 _TOKEN = re.compile(r"[a-z0-9][a-z0-9&'-]*|&")
 
