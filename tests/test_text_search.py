@@ -13,6 +13,7 @@ import pytest
 from beetsplug.sonic import textvocab
 from beetsplug.sonic.musicnn.model import MSD_TAGS
 
+from .browser import Page, browser  # noqa: F401  (fixture)
 from .fake_gemini import FakeGemini, text_vector
 from .helpers import Beet, family_of
 
@@ -173,3 +174,38 @@ def test_gemini_text_offline_is_one_line(tmp_path, fake, family_audio):
     res = beet("similar", "--text", "calm", check=False)
     assert res.returncode != 0 and "cannot reach Gemini" in res.output and "Traceback" not in res.output
     assert re.search(r"no network\?", res.output)
+
+
+# --- the map's "describe" box ------------------------------------------------------------
+
+@pytest.mark.browser
+def test_map_describe_box_scores_words_like_the_cli(nn_library, family_library, browser):  # noqa: F811
+    out = nn_library.home / "map.html"
+    nn_library("graph", "-o", out)
+    page = Page(browser, out.as_uri())
+    try:
+        page.wait_stable()
+        titles = dict(zip(*page.js("[JSON.parse(document.getElementById('sonic-data').textContent).id,"
+                                   " JSON.parse(document.getElementById('sonic-data').textContent).title]")))
+        for text, family in (("ambient pads", "pads"), ("acid techno", "acid")):
+            got = page.js(f"__sonic.describe({json.dumps(text)})")
+            cli = [json.loads(x)["id"] for x in
+                   nn_library("similar", "--text", text, "--json", "-n", "5").stdout.splitlines()]
+            assert [family_of(titles[i]) for i in got["ids"][:5]] == [family] * 5
+            assert set(got["ids"][:5]) == set(cli)  # the same tracks as the command line
+        page.page.fill("#describe", "dark banana, no vocals")
+        shown = page.page.inner_text("#described")
+        assert shown.startswith("best ") and "dark, no vocals" in shown and "not understood: banana" in shown
+        assert page.js("__sonic.describe('non-vocal calm').terms") == ["no vocal", "calm"]
+        assert page.errors == [] and page.requests == [out.as_uri()]
+    finally:
+        page.close()
+    # a map of a space without words has no box
+    plain = family_library.home / "plain.html"
+    family_library("graph", "-o", plain)
+    page = Page(browser, plain.as_uri())
+    try:
+        assert page.js("document.getElementById('describe').hidden") is True
+        assert page.js("__sonic.describe('acid')") is None
+    finally:
+        page.close()

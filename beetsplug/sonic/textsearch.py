@@ -167,3 +167,29 @@ def by_vibe(vibes, text: str, **rank_options) -> TextResult:
     if not vibes.hosted:  # offline, a score of 0 shares no word: not a match, never padding
         hits = [h for h in hits if h.score > 1e-6]
     return TextResult(text, vibes.space.name, "vibe", query, hits, unknown=unknown)
+
+
+# --- the map: what its "describe" box needs -------------------------------------------
+
+
+def map_words(store: Store, space: Space, ids: list[int]) -> dict | None:
+    """The ``words`` entry of a map's payload for the tracks ``ids`` (in the page's order):
+    musicnn: every track's tag probabilities (per mille, -1 = none) and the vocabulary, so
+    the page scores words itself, offline; gemini and vibe: a note that text search
+    needs the command line; another space: None (no box)."""
+    if space.kind == "vibe" or space.backend == "gemini":
+        return {"method": "gemini" if space.backend == "gemini" else "vibe",
+                "note": "describing in words needs the command line here: beet similar --text \"...\""
+                        + (" (the words go to Gemini)" if space.backend == "gemini" else " --space vibe")}
+    if space.backend != "musicnn":
+        return None
+    tids, P = textcache.tag_matrix(store, space, tag_matrix, dims=len(MSD_TAGS))
+    rows = search.rows_of(tids, list(ids))[0] if tids.size else np.zeros(0, np.int64)
+    have = {int(tids[r]): r for r in rows}
+    flat: list[int] = []
+    for iid in ids:
+        r = have.get(int(iid))
+        flat.extend([-1] * len(MSD_TAGS) if r is None else np.rint(np.asarray(P[r]) * 1000).astype(int).tolist())
+    return {"method": "tags", "tagNames": list(MSD_TAGS), "tags": flat,
+            "vocab": [[list(words), weights] for words, weights in textvocab.vocabulary()],
+            "negations": list(textvocab.NEGATIONS), "filler": list(textvocab.FILLER)}
