@@ -104,7 +104,7 @@ def _report(rt, opts, result) -> None:
     for text in lines:
         output.line(text)
     output.line(f"described by {result.text!r} ({result.space} space; {MEANING[result.method]}; "
-                f"and the share of your {result.query.library_size} tracks at least as close):")
+                f"top % = the share of your {result.query.library_size} tracks scoring at least as high):")
 
 
 def _print_hits(rt, lib, opts, result) -> list:
