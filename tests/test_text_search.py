@@ -11,7 +11,7 @@ import numpy as np
 import pytest
 
 from beetsplug.sonic import textvocab
-from beetsplug.sonic.musicnn.model import MSD_TAGS
+from beetsplug.sonic.textsearch import FEATURES
 
 from .browser import Page, browser  # noqa: F401  (fixture)
 from .fake_gemini import FakeGemini, text_vector
@@ -23,7 +23,7 @@ DOCS = Path(__file__).parent.parent / "docs" / "text-search.md"
 def test_every_vocabulary_tag_is_an_msd_tag_and_every_word_is_documented():
     doc = DOCS.read_text()
     for words, weights in textvocab.vocabulary():
-        assert set(weights) <= set(MSD_TAGS), words
+        assert set(weights) <= set(FEATURES), words
         for w in words:
             assert f"`{w}`" in doc, f"{w!r} is understood but not in docs/text-search.md"
         for tag, weight in weights.items():
@@ -56,7 +56,8 @@ def nn_library(tmp_path_factory, family_audio):
     return beet
 
 
-@pytest.mark.parametrize("text, family", [("ambient pads", "pads"), ("acid techno", "acid")])
+@pytest.mark.parametrize("text, family", [("ambient pads", "pads"), ("acid techno", "acid"),
+                                          ("calm", "pads")])
 def test_words_find_the_family_offline(nn_library, text, family):
     top = nn_library.similar_titles("--text", text, "-n", "5")
     assert [family_of(t) for t in top] == [family] * 5, top

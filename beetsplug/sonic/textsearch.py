@@ -66,17 +66,32 @@ def ranked(ids: np.ndarray, scores: np.ndarray, *, n: int, within: Iterable[int]
 # --- musicnn: tag profiles -------------------------------------------------------------
 
 
+#: the columns a text query weighs: the 50 MSD tags, then the track's energy measured from
+#: the audio (``sonic_energy`` 1-10 scaled to 0-1; a track without one gets the library mean)
+FEATURES = [*MSD_TAGS, "energy"]
+
+
 def tag_matrix(extras: dict[int, dict]) -> tuple[np.ndarray, np.ndarray]:
-    """``(ids (n,) ascending, P (n, 50))``: the MSD tag probabilities of every track that
-    has them, columns in :data:`MSD_TAGS` order."""
-    rows = sorted((iid, e["tags"]) for iid, e in extras.items() if isinstance(e.get("tags"), dict))
+    """``(ids (n,) ascending, P (n, 51))``: the MSD tag probabilities and the scaled energy
+    of every track that has tags, columns in :data:`FEATURES` order."""
+    rows = sorted((iid, e) for iid, e in extras.items() if isinstance(e.get("tags"), dict))
     ids = np.array([r[0] for r in rows], np.int64)
-    P = np.array([[float(t.get(tag, 0.0)) for tag in MSD_TAGS] for _, t in rows], np.float32)
-    return ids, P.reshape(len(rows), len(MSD_TAGS))
+    P = np.array([[float(e["tags"].get(tag, 0.0)) for tag in MSD_TAGS] + [_energy(e)] for _, e in rows],
+                 np.float32).reshape(len(rows), len(FEATURES))
+    known = ~np.isnan(P[:, -1])
+    P[~known, -1] = P[known, -1].mean() if known.any() else 0.5
+    return ids, P
+
+
+def _energy(extra: dict) -> float:
+    dj = extra.get("dj") or {}
+    e = dj.get("energy") if isinstance(dj, dict) else None
+    return float(np.clip((float(e) - 1) / 9, 0, 1)) if e is not None else float("nan")
 
 
 def tag_scores(P: np.ndarray, weights: dict[str, float]) -> np.ndarray:
-    """Each track's match ``(n,)`` to tag ``weights``: the weighted mean of how much more
+    """Each track's match ``(n,)`` to tag ``weights`` (``P`` ``(n, 51)``, :data:`FEATURES`):
+    the weighted mean of how much more
     probable each tag is for the track than for the library's average track
     (``sum_t w_t (P[:, t] - mean_t) / sum_t |w_t|``; 0.1 = ten points above average).
 
@@ -84,10 +99,10 @@ def tag_scores(P: np.ndarray, weights: dict[str, float]) -> np.ndarray:
     unsure of everywhere (probabilities all under 0.2) must not count as much as one it
     is confident about. A one-word query ranks the same either way.
     """
-    unknown = sorted(set(weights) - set(MSD_TAGS))
+    unknown = sorted(set(weights) - set(FEATURES))
     if unknown:
         raise ValueError(f"not MSD tags: {unknown}")
-    w = np.array([weights.get(t, 0.0) for t in MSD_TAGS], np.float64)
+    w = np.array([weights.get(t, 0.0) for t in FEATURES], np.float64)
     total = np.abs(w).sum()
     if not total or len(P) == 0:
         return np.zeros(len(P), np.float32)
@@ -101,7 +116,7 @@ def by_tags(store: Store, space: Space, text: str, **rank_options) -> TextResult
         raise FatalError(f"none of the words {text!r} is in the vocabulary"
                          + (f" (not understood: {', '.join(parsed.unknown)})" if parsed.unknown else "")
                          + ": docs/text-search.md lists every word the musicnn space understands")
-    tids, P = textcache.tag_matrix(store, space, tag_matrix, dims=len(MSD_TAGS))
+    tids, P = textcache.tag_matrix(store, space, tag_matrix, dims=len(FEATURES))
     if tids.size == 0:
         raise FatalError(f"no track in the {space.name} space has musicnn tags: run `beet embed`")
     query, hits = ranked(tids, tag_scores(P, parsed.weights()), **rank_options)
@@ -174,7 +189,7 @@ def by_vibe(vibes, text: str, **rank_options) -> TextResult:
 
 def map_words(store: Store, space: Space, ids: list[int]) -> dict | None:
     """The ``words`` entry of a map's payload for the tracks ``ids`` (in the page's order):
-    musicnn: every track's tag probabilities (per mille, -1 = none) and the vocabulary, so
+    musicnn: every track's tag probabilities and energy (per mille, -1 = none) and the vocabulary, so
     the page scores words itself, offline; gemini and vibe: a note that text search
     needs the command line; another space: None (no box)."""
     if space.kind == "vibe" or space.backend == "gemini":
@@ -183,13 +198,13 @@ def map_words(store: Store, space: Space, ids: list[int]) -> dict | None:
                         + (" (the words go to Gemini)" if space.backend == "gemini" else " --space vibe")}
     if space.backend != "musicnn":
         return None
-    tids, P = textcache.tag_matrix(store, space, tag_matrix, dims=len(MSD_TAGS))
+    tids, P = textcache.tag_matrix(store, space, tag_matrix, dims=len(FEATURES))
     rows = search.rows_of(tids, list(ids))[0] if tids.size else np.zeros(0, np.int64)
     have = {int(tids[r]): r for r in rows}
     flat: list[int] = []
     for iid in ids:
         r = have.get(int(iid))
-        flat.extend([-1] * len(MSD_TAGS) if r is None else np.rint(np.asarray(P[r]) * 1000).astype(int).tolist())
-    return {"method": "tags", "tagNames": list(MSD_TAGS), "tags": flat,
+        flat.extend([-1] * len(FEATURES) if r is None else np.rint(np.asarray(P[r]) * 1000).astype(int).tolist())
+    return {"method": "tags", "tagNames": list(FEATURES), "tags": flat,
             "vocab": [[list(words), weights] for words, weights in textvocab.vocabulary()],
             "negations": list(textvocab.NEGATIONS), "filler": list(textvocab.FILLER)}

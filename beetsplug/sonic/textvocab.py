@@ -9,7 +9,9 @@ weights, so "no vocals" asks for low ``male vocalists``/``female vocalists`` and
 as unknown, never dropped silently. docs/text-search.md lists this whole table
 (a test checks the two agree).
 
-The weights are a judgement of what the MSD tags mean (the MSD has no ``classical``,
+One column is not a tag: ``energy`` is the track's energy as ``beet embed`` measures it
+from the audio (``sonic_energy``, 1-10, scaled to 0-1), read by the calm and energetic
+words. The weights are a judgement of what the MSD tags mean (the MSD has no ``classical``,
 ``techno`` or ``piano`` tag, so those words lean on the nearest tags it has); they
 were not tuned on any test library.
 """
@@ -92,11 +94,11 @@ TERMS: list[tuple[tuple[str, ...], dict[str, float]]] = [
     (("chill", "chillout", "chilled", "relaxed", "relaxing", "laid-back", "laidback", "downtempo"),
      {"chillout": 1.0, "chill": 1.0, "Mellow": 0.5, "easy listening": 0.3}),
     (("calm", "mellow", "peaceful", "soft", "gentle", "quiet", "soothing", "smooth", "slow"),
-     {"Mellow": 1.0, "chill": 0.6, "chillout": 0.5, "beautiful": 0.3, "hard rock": -0.4,
+     {"energy": -1.0, "Mellow": 1.0, "chill": 0.6, "chillout": 0.5, "beautiful": 0.3, "hard rock": -0.4,
       "metal": -0.4, "punk": -0.4, "party": -0.3}),
     (("energetic", "upbeat", "driving", "intense", "powerful", "loud", "fast", "uptempo", "energy"),
-     {"dance": 0.6, "party": 0.6, "hard rock": 0.4, "punk": 0.4, "Mellow": -0.7, "chill": -0.6,
-      "ambient": -0.5}),
+     {"energy": 1.0, "dance": 0.6, "party": 0.6, "hard rock": 0.4, "punk": 0.4, "Mellow": -0.7,
+      "chill": -0.6, "ambient": -0.5}),
     (("aggressive", "heavy", "hard", "angry"),
      {"metal": 1.0, "hard rock": 0.8, "heavy metal": 0.6, "punk": 0.5, "Mellow": -0.6}),
     (("happy", "cheerful", "joyful", "uplifting", "bright", "fun", "playful"),
