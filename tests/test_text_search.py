@@ -153,11 +153,17 @@ def test_gemini_text_is_one_cached_request_ranked_by_the_model(tmp_path, fake, f
     assert len(fake.embed_requests()) == before + 1
     assert [json.loads(x)["id"] for x in res2.stdout.splitlines()] == got
     assert "asking Gemini" not in res2.stderr
-    # a different number of dimensions is another model space: not served from the cache
     with beet.store() as store:
         from beetsplug.sonic.store import textcache
 
         assert textcache.count(store) == 1
+    # the map of a Gemini space says describing in words needs the command line
+    page = (tmp_path / "map.html")
+    beet("graph", "-o", page)
+    data = json.loads(re.search(r'<script id="sonic-data" type="application/json">(.*?)</script>',
+                                page.read_text(), re.S).group(1))
+    assert data["words"]["method"] == "gemini" and "command line" in data["words"]["note"]
+    assert len(fake.embed_requests()) == before + 1  # drawing the map asks nothing
 
 
 def test_gemini_text_offline_is_one_line(tmp_path, fake, family_audio):
