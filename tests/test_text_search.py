@@ -56,11 +56,14 @@ def nn_library(tmp_path_factory, family_audio):
     return beet
 
 
-@pytest.mark.parametrize("text, family", [("ambient pads", "pads"), ("acid techno", "acid"),
-                                          ("calm", "pads")])
-def test_words_find_the_family_offline(nn_library, text, family):
+@pytest.mark.parametrize("text, families", [
+    ("ambient pads", {"pads"}), ("acid techno", {"acid"}), ("calm", {"pads"}),
+    # the plain opposites an outside check asks for: the top 5 lean the right way
+    ("electronic", {"acid", "breaks"}), ("acoustic", {"plucks"}), ("energetic", {"acid", "breaks"}),
+])
+def test_words_find_the_family_offline(nn_library, text, families):
     top = nn_library.similar_titles("--text", text, "-n", "5")
-    assert [family_of(t) for t in top] == [family] * 5, top
+    assert len(top) == 5 and {family_of(t) for t in top} <= families, top
 
 
 def test_text_listing_reports_the_words_and_has_every_listing_option(nn_library, tmp_path):
