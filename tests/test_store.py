@@ -248,7 +248,7 @@ def test_migration_2_carries_statistics_into_the_space_state(tmp_path, monkeypat
     monkeypatch.setattr(store_mod, "MIGRATIONS", migrations.MIGRATIONS)
     with Store(path, driver="sqlean") as new:
         space = new.get_space("s")
-        assert new.schema_version == 3 and space.stats_n == 5
+        assert new.schema_version == len(migrations.MIGRATIONS) and space.stats_n == 5
         assert space.state["mean"].tolist() == [1, 2] and space.state["scale"].tolist() == [3, 4]
 
 
@@ -269,3 +269,22 @@ def test_a_cache_is_only_trusted_by_the_sidecar_that_wrote_it(tmp_path):
         second.put_vector(space, 1, vector=np.eye(8)[1])  # same generation as before
         ids, X = second.matrix(space)
         assert ids.tolist() == [1] and X[0, 1] == 1.0 and X[0, 0] == 0.0
+
+
+def test_migration_4_adds_the_text_query_cache_to_an_existing_sidecar(tmp_path, monkeypatch):
+    from beetsplug.sonic import store as store_mod
+    from beetsplug.sonic.store import migrations, textcache
+
+    path = str(tmp_path / "v3.db")
+    monkeypatch.setattr(store_mod, "MIGRATIONS", migrations.MIGRATIONS[:3])
+    with Store(path, driver="sqlean") as old:
+        assert old.schema_version == 3
+        sid = old.sidecar_id
+    monkeypatch.setattr(store_mod, "MIGRATIONS", migrations.MIGRATIONS)
+    with Store(path, driver="sqlean") as new:
+        assert new.schema_version == 4 and new.sidecar_id == sid
+        v = np.array([0.6, 0.8], np.float32)
+        assert textcache.get(new, model="m", dims=2, text="calm") is None
+        assert textcache.put(new, model="m", dims=2, text="calm", vector=v)
+        assert textcache.get(new, model="m", dims=2, text="calm").tolist() == v.tolist()
+        assert textcache.get(new, model="m", dims=3, text="calm") is None  # other dims: not this vector

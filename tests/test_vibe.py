@@ -209,6 +209,14 @@ def test_vibe_space_similarity_and_search(vibe_library):
     assert "no vibe shares" in vibe_library("vibe", "--search", "hip hop").stdout
     shown = vibe_library("vibe", "--search", "techno", "-n", "1").stdout
     assert "[Acid Techno, Techno | " in shown and "[ |" not in shown
+    # `similar --text ... --space vibe` is the same search under the listing verb
+    for words in ("dark acid warehouse banana", "techno", "deep"):
+        old = vibe_library("vibe", "--search", words, "-n", "3", "--json").stdout.splitlines()
+        new = vibe_library("similar", "--text", words, "--space", "vibe", "-n", "3", "--json")
+        assert [json.loads(x)["id"] for x in new.stdout.splitlines()] == [json.loads(x)["id"] for x in old]
+        assert [json.loads(x)["score"] for x in new.stdout.splitlines()] == [json.loads(x)["score"] for x in old]
+    res = vibe_library("similar", "--text", "dark acid warehouse banana", "--space", "vibe", "-n", "2")
+    assert "not understood (left out of the search): banana" in res.stdout
     coh = json.loads(vibe_library("cohesion", "--json", "--space", "vibe", "title:Deep").stdout)
     assert coh["space"] == "vibe-local" and coh["percentile"] > 90
     out = vibe_library("graph", "--space", "vibe", "-o", vibe_library.home / "vibes.html").stdout

@@ -42,8 +42,11 @@ def run(rt, lib, opts, args) -> None:
         raise FatalError(f"{len(rows)} matching track(s) have a vector in the {space.name} space; "
                          "a map needs two or more (run `beet embed`)")
     items = [by_id[int(ids[r])] for r in rows]
+    from ..textsearch import map_words
+
+    words = map_words(rt.store, space, [int(ids[r]) for r in rows])
     payload, page = graph.build(np.asarray(X[rows]), items, k=opts.k, space=space.name,
-                                color_by=opts.color_by, paths=not opts.no_paths)
+                               color_by=opts.color_by, paths=not opts.no_paths, words=words)
     write_text(out, page)  # a file name that isn't UTF-8 shows "?" for its odd bytes
     output.line(f"wrote {out}: {len(rows)} tracks, {len(rows) * payload['k']} links, "
                 f"{payload['ncomm']} communities, {len(page.encode()) / 1e6:.1f} MB")

@@ -47,6 +47,10 @@ def make() -> ui.Subcommand:
     cmd.parser.add_option("--file", metavar="PATH",
                           help="seed from an audio file that is not in the library (embedded now "
                                "with the configured backend; nothing is stored)")
+    cmd.parser.add_option("--text", metavar="WORDS",
+                          help='the tracks these words describe, e.g. "ambient pads, no vocals" '
+                               "(musicnn: its tags; gemini: the model reads the words, one cached "
+                               "request; --space vibe: the vibe vocabulary)")
     return cmd
 
 
@@ -102,6 +106,14 @@ def _check_mix_options(opts) -> None:
 
 def run(rt, lib, opts, args) -> None:
     _check_mix_options(opts)
+    if opts.text is not None:
+        from .similar_text import run as by_text
+
+        if opts.number < 1:
+            raise FatalError(f"-n/--number must be 1 or more, not {opts.number}")
+        if opts.max_per_artist is not None and opts.max_per_artist < 1:
+            raise FatalError("--max-per-artist must be 1 or more")
+        return by_text(rt, lib, opts, args)
     if opts.number < 1:
         raise FatalError(f"-n/--number must be 1 or more, not {opts.number}")
     if opts.max_per_artist is not None and opts.max_per_artist < 1:

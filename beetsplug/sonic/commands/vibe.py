@@ -109,7 +109,9 @@ def search(rt, lib, opts, args) -> None:
         raise FatalError("no vibes yet: run `beet vibe` first")
     within = [it.id for it in common.items(rt, lib, opts, args)] if args or opts.playlist else None
     hits, unknown = vr.search_words(v, opts.search, n=opts.number, within=within)
-    if unknown:
+    if unknown and opts.json:  # JSON output stays JSON: the words go to the log (stderr)
+        rt.log.info("not in the vibe vocabulary (ignored): {}", ", ".join(unknown))
+    elif unknown:
         output.line(f"not in the vibe vocabulary (ignored): {', '.join(unknown)}")
     if not hits and not opts.json:
         output.line("no vibe shares any of those words" + (" within that query" if within else ""))

@@ -94,9 +94,11 @@ def item_meta(item: Any, color_by: str | None, *, paths: bool = True) -> dict[st
 
 
 def build(X: np.ndarray, items: Sequence[Any], *, k: int, space: str,
-          color_by: str | None = None, paths: bool = True) -> tuple[dict[str, Any], str]:
+          color_by: str | None = None, paths: bool = True,
+          words: dict[str, Any] | None = None) -> tuple[dict[str, Any], str]:
     """The use case of ``beet graph``: ``X`` ``(n, d)`` unit vectors of ``items`` (rows
-    match). Returns ``(payload, page)``; ``payload["comm"]`` are the communities."""
+    match). Returns ``(payload, page)``; ``payload["comm"]`` are the communities.
+    ``words``: what the page's "describe" box needs (textsearch.map_words), if any."""
     from ..clusters import names
 
     if len(items) < 2:
@@ -104,6 +106,7 @@ def build(X: np.ndarray, items: Sequence[Any], *, k: int, space: str,
     payload = build_payload(np.asarray(X), [item_meta(it, color_by, paths=paths) for it in items],
                             k=min(k, len(items) - 1), space=space, color_by=color_by,
                             names_of=lambda labels: names(labels, items))
+    payload["words"] = words
     page = render_html(payload, title=f"sonic map — {space} — {len(items)} tracks")
     return payload, page
 

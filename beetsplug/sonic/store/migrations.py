@@ -69,4 +69,19 @@ def _m3_sidecar_id(c) -> None:
     c.execute("INSERT INTO meta VALUES ('sidecar_id', ?)", (uuid.uuid4().bytes,))
 
 
-MIGRATIONS: list[Callable[[Any], None]] = [_m1_tables, _m2_space_state, _m3_sidecar_id]
+def _m4_text_queries(c) -> None:
+    """Text queries embedded by a hosted model (``beet similar --text``), so repeating
+    a search costs no request; keyed by model, dimensions and the words."""
+    c.execute("""
+        CREATE TABLE text_queries (
+            model   TEXT NOT NULL,
+            dims    INTEGER NOT NULL,
+            text    TEXT NOT NULL,
+            vector  BLOB NOT NULL,
+            created TEXT NOT NULL,
+            PRIMARY KEY (model, dims, text)
+        )""")
+
+
+MIGRATIONS: list[Callable[[Any], None]] = [_m1_tables, _m2_space_state, _m3_sidecar_id,
+                                           _m4_text_queries]

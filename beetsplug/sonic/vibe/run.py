@@ -135,8 +135,8 @@ def run(v: Vibes, items: list, *, pretend: bool = False,
     return results
 
 
-def search_words(v: Vibes, text: str, *, n: int, within: list[int] | None = None) -> tuple[list[Hit], list[str]]:
-    """Items whose vibe is nearest to free words; returns ``(hits, unknown words)``."""
+def word_scores(v: Vibes, text: str) -> tuple[np.ndarray, np.ndarray, list[str]]:
+    """Every vibe's similarity to free words: ``(ids (n,), scores (n,), unknown words)``."""
     ids, X = v.store.matrix(v.space)
     if v.hosted:
         (values,) = v.client.embed([text], model=v.text_model, dims=v.space.dims)
@@ -150,7 +150,13 @@ def search_words(v: Vibes, text: str, *, n: int, within: list[int] | None = None
         q = vspace.vector(None, v.vocab, genres=found["genres"], characters=found["characters"],
                           textures=found["textures"], placement=found["placement"],
                           energy=found["energy"])
-    hits = rank(ids, X, q, n=n, within=within)
+    return ids, np.asarray(X @ q, np.float32), unknown
+
+
+def search_words(v: Vibes, text: str, *, n: int, within: list[int] | None = None) -> tuple[list[Hit], list[str]]:
+    """Items whose vibe is nearest to free words; returns ``(hits, unknown words)``."""
+    ids, scores, unknown = word_scores(v, text)
+    hits = rank(ids, None, None, n=n, within=within, scores=scores)
     if not v.hosted:  # offline, a score of 0 shares no word: not a match, never padding
         hits = [h for h in hits if h.score > 1e-6]
     return hits, unknown
