@@ -16,6 +16,7 @@ from dataclasses import dataclass
 from beets.util import displayable_path
 
 from .errors import FatalError
+from .names import track_name
 
 _CONTROL = re.compile(r"[\x00-\x1f\x7f]+")
 
@@ -64,7 +65,7 @@ def m3u_text(items: list, base: str | None = None) -> str:
     """``base``: write entries relative to this folder; else absolute paths."""
     lines = ["#EXTM3U"]
     for item in items:
-        lines.append(f"#EXTINF:{int(round(item.length or 0))},{_text(item.artist)} - {_text(item.title)}")
+        lines.append(f"#EXTINF:{int(round(item.length or 0))},{_text(track_name(item))}")
         path = os.path.abspath(displayable_path(item.path))
         lines.append(os.path.relpath(path, base) if base else path)
     return "\n".join(lines) + "\n"

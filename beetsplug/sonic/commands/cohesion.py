@@ -8,9 +8,9 @@ from beets import ui
 from .. import cohesion, output, search
 from ..errors import FatalError
 from ..playlist import M3UTarget, check_writable
-from .common import add_playlist_option, query_items
+from .common import add_playlist_option, fix_for, query_items
 
-FORMAT = "$sonic_fit  $sonic_top  $sonic_bar  $sonic_bpm_shown  $sonic_camelot_shown  $artist - $title$sonic_flag"
+FORMAT = "$sonic_fit  $sonic_top  $sonic_bar  $sonic_bpm_shown  $sonic_camelot_shown  $sonic_name$sonic_flag"
 
 
 def make() -> ui.Subcommand:
@@ -81,7 +81,7 @@ def run(rt, lib, opts, args) -> None:
     _, missing = search.rows_of(ids, list(by_id))
     if len(by_id) - len(missing) < 2:
         raise FatalError(f"only {len(by_id) - len(missing)} of the {len(by_id)} tracks have a vector "
-                         f"in the {space.name} space: run `beet embed {' '.join(args)}`".rstrip())
+                         f"in the {space.name} space: {fix_for(space, args)}")
     from ..dj.fields import mixable
 
     mixables = {iid: mixable(item) for iid, item in by_id.items()}

@@ -11,7 +11,7 @@ from ..library_ops import query_rows
 from ..playlist import M3UTarget, matching
 from . import common
 
-FORMAT = "$sonic_pos  $sonic_energy_shown  $sonic_bpm_shown  $sonic_camelot_shown  $sonic_step  $artist - $title"
+FORMAT = "$sonic_pos  $sonic_energy_shown  $sonic_bpm_shown  $sonic_camelot_shown  $sonic_step  $sonic_name"
 
 
 def _common(cmd: ui.Subcommand) -> None:
@@ -139,7 +139,8 @@ def run_set(rt, lib, opts, args) -> None:
     except ValueError as exc:
         raise FatalError(str(exc)) from None
     opts.m3u = M3UTarget.of(opts.m3u) if opts.m3u else None
-    items, X, mix, energy = _pool(rt, common.items(rt, lib, opts, args))
+    items, X, mix, energy = _pool(rt, common.query_items(rt, lib, opts, args, at_least=2,
+                                                         what="a set needs at least two tracks"))
     row_of = {it.id: i for i, it in enumerate(items)}
     start = ([row_of[it.id] for it in matching(lib, opts.start, rt.log) if it.id in row_of]
              if opts.start else None)

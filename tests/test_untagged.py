@@ -1,0 +1,132 @@
+"""Untagged music is first class: a track without title/artist is named by its file in
+every line of every command, in M3U ``#EXTINF`` lines and on the map (issue 21)."""
+
+from __future__ import annotations
+
+import json
+import re
+import shutil
+
+import pytest
+
+from beetsplug.sonic import synth
+
+from .browser import Page, browser  # noqa: F401  (fixture)
+from .helpers import Beet
+
+#: untagged files: name -> family (rendered like the family tracks, no tags at all)
+UNTAGGED = {"promo_01.mp3": "acid", "promo_02.mp3": "acid", "promo_03.mp3": "pads",
+            "promo_04.mp3": "breaks", "promo_05.mp3": "plucks", "promo_06.mp3": "pads"}
+
+
+def blank_name(line: str) -> bool:
+    """A line that names a track as a blank `` - `` (an empty artist and title)."""
+    return bool(re.search(r"(^|\s)-\s*$|(^|\s{2})-(\s{2}|\s*$)|\?\s\u2014\s\?", line))
+
+
+@pytest.fixture(scope="module")
+def untagged(tmp_path_factory, family_audio) -> Beet:
+    """The family tracks plus six untagged files: a quarter of the library untagged."""
+    tmp = tmp_path_factory.mktemp("untagged")
+    incoming = tmp / "in"
+    incoming.mkdir()
+    for p in sorted(family_audio.iterdir()):
+        shutil.copy(p, incoming)
+    for i, (name, family) in enumerate(UNTAGGED.items()):
+        synth.write(str(incoming / name), synth.render(synth.spec(family, 40 + i), 30.0))
+    beet = Beet(tmp / "home")
+    # beets' quiet import skips files with the same (empty) artist and title as duplicates
+    beet.config["import"].update(duplicate_action="keep", copy=False)
+    beet.write_config()
+    beet("import", incoming)
+    return beet
+
+
+def ids_of(beet: Beet) -> dict[str, int]:
+    out = beet("ls", "-f", "$id\t$path").stdout
+    return {line.split("\t")[1].rsplit("/", 1)[1]: int(line.split("\t")[0]) for line in out.splitlines()}
+
+
+def check_lines(text: str) -> None:
+    bad = [line for line in text.splitlines() if blank_name(line)]
+    assert not bad, bad
+
+
+def test_the_blank_detector_can_fail():
+    assert blank_name("0.912  top 1.0%   - ") and blank_name(" 1.  E 5.0  124.0 BPM  8A  start   - ")
+    assert blank_name("  0.90   -   ->  Acid Unit 1 - Acid Study 1   (sound 0.9)")
+    assert not blank_name("0.912  top 1.0%  Acid Unit 1 - Acid Study 1  124.0 BPM")
+    assert not blank_name("0.912  promo_01.mp3   <- doesn't belong")
+
+
+def test_every_command_names_an_untagged_track_by_its_file(untagged, tmp_path):
+    beet = untagged
+    ids = ids_of(beet)
+    assert set(UNTAGGED) <= set(ids), "every untagged file is imported"
+    one = f"id:{ids['promo_01.mp3']}"
+    outputs = {
+        "similar": beet("similar", one),
+        "similar --mix": beet("similar", "--mix", "--loose", "--key", "any", "--bpm-range", "50", one),
+        "cohesion": beet("cohesion", "--suggest", "--transitions", "--order", "title:Acid Study", ",",
+                         f"id:{ids['promo_03.mp3']}", ",", one),
+        "set": beet("set", "-n", "4", "--loose", "--key", "any", "--bpm-range", "50", "--explain",
+                    "--artist-gap", "0", check=False),
+        "path": beet("path", "--steps", "3", one, f"id:{ids['promo_03.mp3']}"),
+        "vibe": beet("vibe", "--pretend", f"id:{ids['promo_02.mp3']}", check=False),
+    }
+    for what, res in outputs.items():
+        check_lines(res.stdout)
+    assert "promo_01.mp3" in outputs["similar"].stdout.splitlines()[0]  # the seed line
+    assert "promo_02.mp3" in outputs["similar"].stdout  # its family neighbour, by its file
+    coh = outputs["cohesion"].stdout
+    flagged = [line for line in coh.splitlines() if "doesn't belong" in line and "<-" in line]
+    assert flagged and "promo_03.mp3" in flagged[0], coh
+    assert "instead of promo_03.mp3" in coh
+    assert "promo_03.mp3" in outputs["path"].stdout and "promo_01.mp3" in outputs["path"].stdout
+    # JSON lines name it too
+    rec = json.loads(beet("similar", "--json", "-n", "1", f"id:{ids['promo_02.mp3']}").stdout.splitlines()[0])
+    assert rec["name"] and (rec["title"] or rec["name"].endswith(".mp3"))
+
+
+def test_m3u_extinf_names_the_file(untagged, tmp_path):
+    beet = untagged
+    ids = ids_of(beet)
+    out = tmp_path / "next.m3u"
+    beet("similar", "-n", "30", "--m3u", out, f"id:{ids['acid_acid_study_1.mp3']}")
+    extinf = [line for line in out.read_text().splitlines() if line.startswith("#EXTINF")]
+    assert len(extinf) >= 5
+    assert any(line.endswith(",promo_01.mp3") for line in extinf), extinf
+    assert not [line for line in extinf if line.endswith(" - ") or line.endswith(",")]
+
+
+def test_ls_template_fields(untagged):
+    beet = untagged
+    out = beet("ls", "-f", "$sonic_name|$sonic_tempo|$sonic_keyname", "path::promo_0").stdout.splitlines()
+    assert sorted(x.split("|")[0] for x in out) == sorted(UNTAGGED)
+    assert all(re.fullmatch(r"promo_0\d\.mp3\|\d+\.\d BPM\|\d{1,2}[AB] [A-G][b#]? (major|minor)", x) for x in out), out
+
+
+@pytest.mark.browser
+def test_map_tooltip_and_panel_name_untagged_tracks(untagged, browser, tmp_path):  # noqa: F811
+    beet = untagged
+    out = tmp_path / "map.html"
+    beet("graph", "-o", out)
+    page = Page(browser, out.as_uri())
+    try:
+        page.wait_stable()
+        data = page.js("JSON.parse(document.getElementById('sonic-data').textContent)")
+        i = data["path"].index(next(p for p in data["path"] if p.endswith("promo_04.mp3")))
+        x, y = page.js(f"__sonic.screenOf({i})")
+        page.page.mouse.move(x, y)
+        page.page.wait_for_timeout(100)
+        tip = page.page.inner_text("#tip")
+        assert tip.splitlines()[0] == "promo_04.mp3", tip
+        assert not blank_name(tip) and "?" not in tip.splitlines()[0]
+        # one notation: the key as Camelot plus name, the tempo with one decimal
+        assert re.search(r"\d+\.\d BPM \u00b7 \d{1,2}[AB] [A-G][b#]? (major|minor)", tip), tip
+        page.page.mouse.click(x, y)
+        now = page.page.inner_text("#now")
+        assert "promo_04.mp3" in now and re.search(r"\d+\.\d BPM \u00b7 \d{1,2}[AB] [A-G]", now), now
+        assert page.errors == []
+    finally:
+        page.close()
