@@ -130,3 +130,85 @@ def test_map_tooltip_and_panel_name_untagged_tracks(untagged, browser, tmp_path)
         assert page.errors == []
     finally:
         page.close()
+
+
+# --- similar: the tempo and key the plugin uses, errors that fit the cause ----------------
+
+
+def test_similar_shows_tempo_and_key_from_the_audio_when_untagged(untagged):
+    beet = untagged
+    ids = ids_of(beet)
+    out = beet("similar", "-n", "30", f"id:{ids['acid_acid_study_1.mp3']}").stdout.splitlines()
+    row = next(line for line in out if "promo_0" in line)
+    assert re.search(r"\d+\.\d BPM  \d{1,2}[AB] [A-G][b#]? (major|minor)$", row), row
+    recs = [json.loads(x) for x in beet("similar", "--json", "-n", "30",
+                                        f"id:{ids['acid_acid_study_1.mp3']}").stdout.splitlines()]
+    rec = next(r for r in recs if r["name"].startswith("promo_0"))
+    assert rec["bpm"] and rec["bpm_source"] == "audio" and rec["key_source"] == "audio"
+    assert re.fullmatch(r"\d{1,2}[AB] [A-G][b#]? (major|minor)", rec["key"]) and rec["camelot"]
+    tagged = next(r for r in recs if r["title"])
+    assert tagged["bpm_source"] == "tag"
+
+
+def test_an_empty_playlist_is_written_with_a_warning(untagged, tmp_path):
+    beet = untagged
+    ids = ids_of(beet)
+    out = tmp_path / "none.m3u"
+    res = beet("similar", "--within", "bpm:300..400", "--m3u", out, f"id:{ids['promo_01.mp3']}")
+    assert out.read_text().strip() == "#EXTM3U"
+    assert "EMPTY playlist" in res.stderr
+    full = tmp_path / "some.m3u"
+    assert "EMPTY" not in beet("similar", "--m3u", full, f"id:{ids['promo_01.mp3']}").stderr
+
+
+def test_readme_within_example_queries_the_tempo_the_plugin_uses(untagged):
+    from pathlib import Path
+
+    readme = (Path(__file__).parent.parent / "README.md").read_text()
+    example = re.search(r"beet similar -n 20 --within (\S+)", readme).group(1)
+    assert example.startswith("sonic_bpm:"), example
+    beet = untagged
+    ids = ids_of(beet)
+    lo, hi = (float(x) for x in example.split(":")[1].split(".."))
+    listed = [json.loads(x) for x in beet("similar", "--json", "--within", f"sonic_bpm:{lo}..{hi}",
+                                          f"id:{ids['promo_01.mp3']}").stdout.splitlines()]
+    assert all(lo <= r["bpm"] <= hi for r in listed if r["bpm_source"] == "audio")
+
+
+def test_similar_without_a_query_is_an_error(untagged):
+    res = untagged("similar", check=False)
+    assert res.returncode != 0 and "similar to what?" in res.stderr and "Traceback" not in res.stderr
+    assert res.stdout == ""
+
+
+def test_mix_marks_tracks_that_sound_far_away(untagged):
+    beet = untagged
+    ids = ids_of(beet)
+    args = ["similar", "--mix", "-n", "40", "--key", "any", "--bpm-range", "50", f"id:{ids['promo_01.mp3']}"]
+    recs = [json.loads(x) for x in beet(*args, "--json").stdout.splitlines()]
+    far = [r for r in recs if not r["match"]]
+    assert far and all(r["score"] < min(x["score"] for x in recs if x["match"]) for r in far)
+    lines = beet(*args).stdout.splitlines()
+    marked = [line for line in lines if "far in sound" in line and not line.startswith("(")]
+    assert len(marked) == len(far)
+
+
+def test_file_already_in_the_library_says_so_and_does_not_list_itself(untagged):
+    beet = untagged
+    path = beet("ls", "-f", "$path", "path::promo_02").stdout.strip()
+    res = beet("similar", "--file", path)
+    assert "already in your library" in res.stdout and "promo_02.mp3" in res.stdout.splitlines()[0]
+    assert not [line for line in res.stdout.splitlines()[2:] if "promo_02.mp3" in line]
+    assert "1.000" not in res.stdout
+
+
+@pytest.mark.parametrize("args, says", [
+    (("set", "artist:nobody"), "no items match 'artist:nobody'"),
+    (("graph", "-o", "/tmp/never-written.html", "artist:nobody"), "no items match 'artist:nobody'"),
+    (("cohesion", "playlist:NOSUCH"), "no playlist file 'NOSUCH'"),
+    (("similar", "playlist:NOSUCH"), "no playlist file 'NOSUCH'"),
+])
+def test_remedies_fit_the_cause(untagged, args, says):
+    res = untagged(*args, check=False)
+    assert res.returncode != 0 and says in res.stderr, res.stderr
+    assert "beet embed" not in res.stderr and "Traceback" not in res.stderr
