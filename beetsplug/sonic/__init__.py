@@ -31,6 +31,7 @@ class SonicPlugin(BeetsPlugin):
         "vibe_energy": types.FLOAT,
         "vibe_placement": types.STRING,
         "vibe_source": types.STRING,
+        "vibe_energy_basis": types.STRING,
         "sonic_bpm": types.FLOAT,
         "sonic_bpm_conf": types.FLOAT,
         "sonic_key": types.STRING,
