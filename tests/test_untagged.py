@@ -212,3 +212,81 @@ def test_remedies_fit_the_cause(untagged, args, says):
     res = untagged(*args, check=False)
     assert res.returncode != 0 and says in res.stderr, res.stderr
     assert "beet embed" not in res.stderr and "Traceback" not in res.stderr
+
+
+# --- answers that explain themselves: path hops, curve misses, vibe evidence --------------
+
+
+def test_path_shows_every_hop_and_mix_names_the_hop_it_could_not_mix(untagged):
+    beet = untagged
+    titles = beet.ids()
+    a, b = f"id:{titles['Acid Study 1']}", f"id:{titles['Breaks Study 2']}"
+    lines = beet("path", "--steps", "4", a, b).stdout.splitlines()
+    assert len(lines) == 6 and "start" in lines[0]
+    assert not [line for line in lines[1:] if "start" in line], lines
+    assert all(re.search(r"\b[01]\.\d\d \S+ ([+-]\d+\.\d%|\?)", line) for line in lines[1:]), lines
+    steps = [json.loads(x) for x in beet("path", "--json", "--steps", "4", a, b).stdout.splitlines()]
+    assert steps[0]["transition"] is None
+    assert all(s["transition"] is not None and s["key_relation"] and s["tempo_change"] is not None
+               for s in steps[1:]), steps
+    for args in (("--key", "any"), ("--bpm-range", "2")):
+        res = beet("path", "--mix", "--json", "--steps", "4", *args, a, b)
+        hops = [json.loads(x) for x in res.stdout.splitlines()][1:]
+        bad = [h for h in hops if not h["mixable"]]
+        assert all(abs(h["tempo_change"]) <= (2 if "2" in args else 6) for h in hops if h["mixable"])
+        # every hop mixable, the last one into B included -- or the command names each one
+        assert len(re.findall(r"hop \d+ -> \d+ .* is not mixable", res.stderr)) == len(bad), res.stderr
+    res = beet("path", "--mix", "--json", "--steps", "4", "--bpm-range", "2", a, b)
+    assert "-> B) is not mixable" in res.stderr  # 127 -> 170 BPM within 2 %: not with these tracks
+
+
+def test_set_says_where_and_why_it_missed_the_curve(untagged):
+    beet = untagged
+    args = ("set", "-n", "4", "--curve", "10,10,10,10", "--artist-gap", "0", "title:Acid Study")
+    out = beet(*args).stdout
+    assert "the energy curve could not be followed at" in out, out
+    miss = [line for line in out.splitlines() if "missed by" in line]
+    assert miss and all(re.search(r"target 10\.0: missed by \d+\.\d; (the pool|closer tracks were ruled out by)", m)
+                        for m in miss), miss
+    recs = [json.loads(x) for x in beet(*args, "--json").stdout.splitlines()]
+    assert all(r["curve_missed_by"] and r["curve_limited_by"] for r in recs if r["energy"] < 8.5)
+    # each line says which energy it used
+    rows = [line for line in out.splitlines() if re.match(r"\s*\d+\.\s{2}E", line)]
+    assert len(rows) == 4 and all(re.search(r"E\s+\d+\.\d (vibe|audio|default)", r) for r in rows), rows
+
+
+def test_offline_vibe_assesses_untagged_tracks_from_the_audio_analysis(untagged):
+    beet = untagged
+    res = beet("vibe", "--pretend", "--json", check=False)
+    recs = [json.loads(x) for x in res.stdout.splitlines()]  # only JSON lines on stdout
+    assert len(recs) == 26
+    untagged_recs = [r for r in recs if r["name"] in UNTAGGED]
+    assert len(untagged_recs) == 6
+    assert all(r.get("error") is None and r["vibe"]["energy_basis"] == "audio energy"
+               for r in untagged_recs), untagged_recs
+    assessed = [r for r in recs if not r.get("error")]
+    assert len(assessed) / len(recs) >= 0.9
+
+
+def test_set_prefers_measured_energy_over_a_vibes_default(untagged):
+    beet = untagged
+    ids = ids_of(beet)
+    one = f"id:{ids['promo_01.mp3']}"
+    measured = float(beet("ls", "-f", "$sonic_energy", one).stdout)
+    # an offline vibe stored before vibe_energy_basis: the default 6 for a track without a bpm tag
+    beet("modify", "-y", one, "vibe_energy=6.0", "vibe_source=local")
+    try:
+        recs = [json.loads(x) for x in beet("set", "-n", "2", "--json", "--key", "any", "--bpm-range", "50",
+                                            "--from", one, one, ",", f"id:{ids['promo_02.mp3']}").stdout.splitlines()]
+        first = next(r for r in recs if r["id"] == ids["promo_01.mp3"])
+        assert first["energy_source"] == "audio" and first["energy"] == round(measured, 1) != 6.0
+        beet("modify", "-y", one, "vibe_energy_basis=default")
+        out = beet("set", "-n", "2", "--key", "any", "--bpm-range", "50", "--from", one, one, ",",
+                   f"id:{ids['promo_02.mp3']}").stdout
+        assert "sonic_energy (measured from the audio) for 2" in out
+        beet("modify", "-y", one, "vibe_energy_basis=audio energy")  # a vibe from evidence wins
+        rec = json.loads(beet("set", "-n", "2", "--json", "--key", "any", "--bpm-range", "50", "--from", one,
+                              one, ",", f"id:{ids['promo_02.mp3']}").stdout.splitlines()[0])
+        assert rec["energy_source"] == "vibe" and rec["energy"] == 6.0
+    finally:
+        beet("modify", "-y", one, "vibe_energy!", "vibe_source!", "vibe_energy_basis!")
