@@ -290,3 +290,41 @@ def test_set_prefers_measured_energy_over_a_vibes_default(untagged):
         assert rec["energy_source"] == "vibe" and rec["energy"] == 6.0
     finally:
         beet("modify", "-y", one, "vibe_energy!", "vibe_source!", "vibe_energy_basis!")
+
+
+def test_demo_imports_every_untagged_file_of_a_folder(tmp_path):
+    """`./dev demo DIR` on 25 untagged files: all 25 imported (beets' quiet import alone
+    skips 24 of them as duplicates of the first), the demo says so and finishes."""
+    import subprocess
+    import sys
+
+    folder = tmp_path / "promos"
+    folder.mkdir()
+    for i in range(25):
+        s = synth.spec(synth.FAMILIES[i % 4], 70 + i)
+        synth.write(str(folder / f"promo {i:02d}.mp3"), synth.render(s, 6.0))
+    home = tmp_path / "demo"
+    proc = subprocess.run([sys.executable, "-m", "beetsplug.sonic.demo", str(folder), "--home", str(home),
+                           "--backend", "spectral"], capture_output=True, text=True, timeout=900,
+                          stdin=subprocess.DEVNULL)
+    assert proc.returncode == 0, proc.stdout + proc.stderr
+    assert f"imported 25 of the 25 audio files in {folder}" in proc.stdout
+    assert "doesn't belong" in proc.stdout or "no track stands out" in proc.stdout  # cohesion ran
+    assert "Open the map in a browser" in proc.stdout
+    assert not [line for line in proc.stdout.splitlines() if blank_name(line)]
+    assert "promo 00.mp3" in proc.stdout
+
+
+def test_a_run_with_items_not_assessed_exits_non_zero(untagged):
+    beet = untagged
+    ids = ids_of(beet)
+    one = f"id:{ids['promo_05.mp3']}"
+    saved = beet("ls", "-f", "$sonic_bpm $sonic_energy", one).stdout.split()
+    beet("modify", "-y", one, "sonic_bpm!", "sonic_energy!")
+    try:
+        res = beet("vibe", "--pretend", one, ",", f"id:{ids['promo_06.mp3']}", check=False)
+        assert res.returncode == 1 and "1 item(s) not assessed" in res.stderr
+        assert "not assessed: " in res.stdout and "promo_05.mp3" in res.stdout
+        assert beet("vibe", "--pretend", f"id:{ids['promo_06.mp3']}").returncode == 0
+    finally:
+        beet("modify", "-y", one, f"sonic_bpm={saved[0]}", f"sonic_energy={saved[1]}")

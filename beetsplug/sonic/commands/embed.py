@@ -167,6 +167,9 @@ def embed(rt, lib, opts, args) -> None:
                            "Run `beet embed` again to continue.")
     if report.fatal:
         raise ui.UserError(f"sonic: stopped: {report.fatal}")
+    if report.failed:  # the run goes on past a bad track, but it did not do all it was asked
+        raise ui.UserError(f"sonic: {len(report.failed)} item(s) could not be embedded (listed "
+                           "above); the others are saved")
 
 
 def analysis(rt, lib, opts, args) -> None:
@@ -183,6 +186,8 @@ def analysis(rt, lib, opts, args) -> None:
     output.line(f"tempo, key and energy: {done} analysed, {len(failed)} failed")
     for item, reason in failed[:20]:
         output.line(f"  failed: {output.failure(item.path, reason)}")
+    if failed:
+        raise ui.UserError(f"sonic: {len(failed)} item(s) could not be analysed (listed above)")
 
 
 def store_clusters(rt, lib, opts, args) -> None:

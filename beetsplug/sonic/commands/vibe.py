@@ -85,6 +85,9 @@ def assess(rt, lib, opts, args) -> None:
         f"{failed} not assessed")
     if len(results) < len(todo):
         raise ui.UserError(f"sonic: stopped after {len(results)} of {len(todo)}; finished vibes are saved")
+    if failed:
+        raise ui.UserError(f"sonic: {failed} item(s) not assessed (listed above); the others are "
+                           + ("shown" if opts.pretend else "saved"))
 
 
 def _tags_of(item) -> str:
