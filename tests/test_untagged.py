@@ -328,3 +328,21 @@ def test_a_run_with_items_not_assessed_exits_non_zero(untagged):
         assert beet("vibe", "--pretend", f"id:{ids['promo_06.mp3']}").returncode == 0
     finally:
         beet("modify", "-y", one, f"sonic_bpm={saved[0]}", f"sonic_energy={saved[1]}")
+
+
+def test_no_progress_line_is_printed_into_beets_import_prompt(tmp_path, family_audio, copy_of):
+    """An interactive import (not quiet) prompts for each track while our stage embeds the
+    earlier ones: a progress line then lands inside the prompt. Only the summary is said,
+    after the last prompt; a quiet import still says how it goes."""
+    files = sorted(family_audio.iterdir())[:12]
+    beet = Beet(tmp_path / "home")
+    beet.config["import"].update(quiet=False, autotag=True, copy=False)
+    beet.config["ui"] = {"color": False}
+    beet.write_config()
+    res = beet("import", copy_of(files), input="U\n" * 40)
+    assert res.output.count("Use as-is") >= 12  # beets asked about every track
+    assert "so far" not in res.output
+    assert res.stdout.splitlines()[-1].endswith("aBort? sonic: embedded 12 new item(s) in "
+                                                + res.stdout.rsplit(" in ", 1)[1].strip())
+    quiet = Beet(tmp_path / "quiet")
+    assert "10 new item(s) embedded so far" in quiet("import", copy_of(files)).output
