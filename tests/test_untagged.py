@@ -346,3 +346,88 @@ def test_no_progress_line_is_printed_into_beets_import_prompt(tmp_path, family_a
                                                 + res.stdout.rsplit(" in ", 1)[1].strip())
     quiet = Beet(tmp_path / "quiet")
     assert "10 new item(s) embedded so far" in quiet("import", copy_of(files)).output
+
+
+# --- clusters: ids and names agree, and stay when the library grows a little --------------
+
+
+@pytest.fixture(scope="module")
+def crate(tmp_path_factory, family_audio) -> Beet:
+    """The family tracks with every tag stripped, family by family (so the cluster ids,
+    the smallest member ids, are not 1, 2, 3)."""
+    from mediafile import MediaFile
+
+    tmp = tmp_path_factory.mktemp("crate")
+    incoming = tmp / "in"
+    incoming.mkdir()
+    for n, p in enumerate(sorted(family_audio.iterdir())):
+        dest = incoming / f"cut {n + 1:02d}{p.suffix}"
+        shutil.copy(p, dest)
+        MediaFile(str(dest)).delete()
+    beet = Beet(tmp / "home")
+    beet.config["import"].update(duplicate_action="keep", copy=False)
+    beet.write_config()
+    beet("import", incoming)
+    return beet
+
+
+def clusters_of(beet: Beet) -> dict[str, tuple[int, str]]:
+    rows = beet("ls", "-f", "$path\t$sonic_cluster\t$sonic_cluster_name", "path::cut ").stdout.splitlines()
+    return {p.rsplit("/", 1)[1]: (int(c), n) for p, c, n in (r.split("\t") for r in rows)}
+
+
+def test_cluster_ids_and_names_agree_and_stay_when_the_library_grows(crate, tmp_path):
+    beet = crate
+    beet("graph", "-o", tmp_path / "map.html")
+    before = clusters_of(beet)
+    ids = {c for c, _ in before.values()}
+    assert len(ids) >= 3 and ids != set(range(1, len(ids) + 1))  # ids are not community numbers
+    assert all(name == f"cluster {cid}" for cid, name in before.values()), before  # no genres here
+    # two more tracks: the clusters keep their ids and names
+    more = tmp_path / "more"
+    more.mkdir()
+    for i, family in enumerate(("acid", "pads")):
+        synth.write(str(more / f"late {i}.mp3"), synth.render(synth.spec(family, 5 + i), 40.0))
+    beet("import", more)
+    beet("graph", "-o", tmp_path / "map2.html")
+    after = clusters_of(beet)
+    kept = [f for f in before if after[f] == before[f]]
+    assert len(kept) >= 0.9 * len(before), (before, after)
+    assert all(name == f"cluster {cid}" for cid, name in after.values()), after
+
+
+def test_cluster_ids_follow_the_overlap_not_the_smallest_member():
+    """The use case on its own: a community whose smallest member left keeps its id."""
+    from beetsplug.sonic.clusters import assign
+
+    class It(dict):
+        def __init__(self, id_, cluster=None):
+            super().__init__(sonic_cluster=cluster)
+            self.id = id_
+
+    items = [It(1, 1), It(2, 1), It(3, 1), It(4, 4), It(5, 4), It(6, 4), It(7, 4), It(8)]
+    labels = __import__("numpy").array([1, 0, 0, 1, 1, 1, 1, 1])  # item 1 moved; 8 is new
+    ids, names = assign(labels, items)
+    assert ids == [1, 4] and names == ["cluster 1", "cluster 4"]
+    # a new community with no stored majority takes its smallest free member id
+    ids, _ = assign(__import__("numpy").array([0, 0, 0, 1, 1, 1, 1, 2]), items)
+    assert ids == [1, 4, 8]
+
+
+@pytest.mark.browser
+def test_map_opens_coloured_by_named_clusters(crate, browser, tmp_path):  # noqa: F811
+    beet = crate
+    out = tmp_path / "map.html"
+    beet("graph", "-o", out)
+    stored = {name for _, name in clusters_of(beet).values()}
+    page = Page(browser, out.as_uri())
+    try:
+        page.wait_stable()
+        assert page.js("__sonic.mode()") == "clusters"
+        legend = page.page.inner_text("#legend")
+        assert all(name in legend for name in stored), (legend, stored)
+        page.page.select_option("#mode", "isolation")  # one click away
+        assert page.js("__sonic.mode()") == "isolation"
+        assert page.errors == []
+    finally:
+        page.close()

@@ -224,7 +224,7 @@ def test_discrepancy_finds_the_track_that_sounds_unlike_its_tags(vibe_library):
 
 def test_pretend_json_and_force(vibe_library):
     lines = vibe_library("vibe", "--pretend", "--json", "title:Acid Two").stdout.splitlines()
-    record = json.loads(lines[1])
+    (record,) = [json.loads(x) for x in lines]  # --json: only JSON lines on stdout
     assert record["vibe"]["genres"] == ["Acid Techno", "Techno"] and "303 Bassline" in record["vibe"]["characters"]
     assert "0 to assess" in vibe_library("vibe").stdout
     assert "1 to assess" in vibe_library("vibe", "--force", "title:Acid Two").stdout

@@ -103,13 +103,13 @@ def build(X: np.ndarray, items: Sequence[Any], *, k: int, space: str,
           color_by: str | None = None, paths: bool = True) -> tuple[dict[str, Any], str]:
     """The use case of ``beet graph``: ``X`` ``(n, d)`` unit vectors of ``items`` (rows
     match). Returns ``(payload, page)``; ``payload["comm"]`` are the communities."""
-    from ..clusters import names
+    from ..clusters import assign
 
     if len(items) < 2:
         raise ValueError("a map needs two or more tracks")
     payload = build_payload(np.asarray(X), [item_meta(it, color_by, paths=paths) for it in items],
                             k=min(k, len(items) - 1), space=space, color_by=color_by,
-                            names_of=lambda labels: names(labels, items))
+                            names_of=lambda labels: assign(labels, items)[1])
     page = render_html(payload, title=f"sonic map — {space} — {len(items)} tracks")
     return payload, page
 
