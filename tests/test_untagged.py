@@ -431,3 +431,26 @@ def test_map_opens_coloured_by_named_clusters(crate, browser, tmp_path):  # noqa
         assert page.errors == []
     finally:
         page.close()
+
+
+def test_untagged_albums_are_named_by_their_folder(tmp_path, family_audio):
+    from mediafile import MediaFile
+
+    incoming = tmp_path / "in"
+    for folder, family in (("Promos A", "acid"), ("Promos B", "pads"), ("Promos C", "acid")):
+        (incoming / folder).mkdir(parents=True)
+        for p in sorted(family_audio.glob(f"{family}_*"))[:2 if folder != "Promos C" else 5][-2:]:
+            shutil.copy(p, incoming / folder / p.name)
+            MediaFile(str(incoming / folder / p.name)).delete()
+    beet = Beet(tmp_path / "home")
+    beet.config["import"].update(duplicate_action="keep", copy=False, singletons=False)
+    beet.write_config()
+    beet("import", incoming)
+    albums = dict(line.split("\t") for line in beet("ls", "-a", "-f", "$sonic_name\t$id").stdout.splitlines())
+    assert set(albums) == {"Promos A", "Promos B", "Promos C"}, albums
+    out = beet("similar", "-a", f"id:{albums['Promos A']}").stdout
+    check_lines(out)
+    assert "Promos C (2 tracks)" in out and "Promos B (2 tracks)" in out
+    coh = beet("cohesion", "-a", "--suggest").stdout
+    check_lines(coh)
+    assert "Promos B" in coh

@@ -13,7 +13,7 @@ from beets.plugins import BeetsPlugin
 from . import hooks
 from .commands import REGISTRY
 from .errors import FatalError
-from .names import TEMPLATE_FIELDS
+from .names import ALBUM_TEMPLATE_FIELDS, TEMPLATE_FIELDS
 from .output import user_errors
 from .runtime import Runtime
 from .settings import DEFAULTS, flag
@@ -47,6 +47,7 @@ class SonicPlugin(BeetsPlugin):
         self.config.add(DEFAULTS)
         self.config["gemini"]["api_key"].redact = True
         self.template_fields.update(TEMPLATE_FIELDS)
+        self.album_template_fields.update(ALBUM_TEMPLATE_FIELDS)
         self._runtime: Runtime | None = None
         self.import_stages = []
         if self._flag(self.config, "auto"):

@@ -50,5 +50,20 @@ def key_of(item: Any) -> str:
     return key_text(mixable(item).key)
 
 
+def album_name(album: Any) -> str:
+    """``Album Artist - Album``; an untitled album by its folder, as beets users know it."""
+    artist, title = _tag(album, "albumartist"), _tag(album, "album")
+    if not title:
+        try:
+            folder = displayable_path(album.item_dir())
+        except Exception:  # an album whose items are gone: its id is all there is
+            folder = ""
+        title = os.path.basename(folder.rstrip(os.sep)) or f"album {album.id}"
+    return f"{artist} - {title}" if artist else title
+
+
+#: album template fields (``beet similar -a``, ``beet ls -a -f``)
+ALBUM_TEMPLATE_FIELDS = {"sonic_name": album_name}
+
 #: template fields for ``-f`` formats (and ``beet ls -f``), registered by the plugin
 TEMPLATE_FIELDS = {"sonic_name": track_name, "sonic_tempo": tempo_of, "sonic_keyname": key_of}
