@@ -454,3 +454,15 @@ def test_untagged_albums_are_named_by_their_folder(tmp_path, family_audio):
     coh = beet("cohesion", "-a", "--suggest").stdout
     check_lines(coh)
     assert "Promos B" in coh
+
+
+def test_a_track_without_a_vibe_gets_the_vibe_remedy(untagged):
+    """(Last in this module: it stores vibes.) `similar --space vibe` of a track without a
+    vibe names `beet vibe`, not `beet embed`."""
+    beet = untagged
+    ids = ids_of(beet)
+    beet("vibe", f"id:{ids['promo_01.mp3']}", ",", f"id:{ids['promo_02.mp3']}")
+    res = beet("similar", "--space", "vibe", f"id:{ids['promo_03.mp3']}", check=False)
+    assert res.returncode != 0 and "run `beet vibe id:" in res.stderr, res.stderr
+    assert "beet embed" not in res.stderr
+    assert beet("similar", "--space", "vibe", f"id:{ids['promo_01.mp3']}").returncode == 0
