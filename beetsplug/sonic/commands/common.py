@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from beets import ui
 
-from .. import output, playlist
+from .. import playlist
 from ..errors import FatalError
 
 
@@ -22,7 +22,8 @@ def items(rt, lib, opts, args) -> list:
             raise FatalError("give either --playlist or a query, not both")
         found, absent = playlist.items_of(lib, opts.playlist)
         if absent:
-            output.line(f"note: {absent} of {len(found) + absent} playlist entries are not in the library")
+            # a warning (stderr), so that --json output stays only JSON
+            rt.log.warning("{} of {} playlist entries are not in the library", absent, len(found) + absent)
         return found
     return playlist.matching(lib, args, rt.log)
 
