@@ -130,7 +130,7 @@ def run(rt, lib, opts, args) -> None:
     if opts.max_per_artist is not None and opts.max_per_artist < 1:
         raise FatalError("--max-per-artist must be 1 or more")
     _check_modes(opts, args)
-    known = _file_in_library(rt, lib, opts) if opts.file and not opts.space else []
+    known = _file_in_library(rt, lib, opts) if opts.file and not opts.space and not opts.album else []
     vector = _file_vector(rt, opts) if opts.file and not known else None
     if opts.album:
         from .albums import similar as similar_albums
