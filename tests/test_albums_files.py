@@ -40,7 +40,7 @@ def test_similar_albums_lists_albums_per_album(albums):
     assert hits[0]["album"] == "Acid B" and len(hits) == 3
     assert "Acid A" not in [h["album"] for h in hits] and hits[0]["tracks"] == 2
     text = albums("similar", "-a", "-n", "1", "album:Pads B").stdout
-    assert "each album is the centroid of its tracks" in text and "Pads A (3 tracks)" in text
+    assert "each album as all its tracks together" in text and "Pads A (3 tracks)" in text
 
 
 def test_cohesion_of_albums_flags_the_odd_album(albums):

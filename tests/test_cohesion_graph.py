@@ -142,10 +142,10 @@ def test_cohesion_of_an_m3u_playlist(family_library, tmp_path):
     pdir.mkdir()
     (pdir / "warmup.m3u").write_text("#EXTM3U\n" + "\n".join(paths[:3]) + "\n/not/in/library.mp3\n")
     res = family_library("cohesion", "--json", "--playlist", pdir / "warmup.m3u")
-    data = json.loads(res.stdout.splitlines()[-1])
+    data = json.loads(res.stdout)  # --json: the one JSON document, nothing else on stdout
     assert data["tracks_in_set"] == 3
     assert {family_of(t["title"]) for t in data["tracks"]} == {"pads"}
-    assert "1 of 4 playlist entries are not in the library" in res.stdout
+    assert "1 of 4 playlist entries are not in the library" in res.stderr
 
 
 def test_cohesion_with_the_playlist_plugin_query(tmp_path, family_audio):

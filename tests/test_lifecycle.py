@@ -227,7 +227,7 @@ def test_missing_files_never_cost_their_vectors(beet, family_audio, copy_of):
     res = beet("embed", check=False)
     out = res.stdout
     assert "failed 3" in out and "file not found" in out
-    assert res.returncode != 0  # a run in which every item failed says so in its exit code
+    assert res.returncode == 1  # a run in which every item failed says so in its exit code
     with beet.store() as store:
         assert store.count(store.get_space("spectral")) == 3
     status = json.loads(beet("embed", "--status", "--json").stdout.splitlines()[0])

@@ -39,7 +39,7 @@ def test_playlist_terms_work_in_every_sonic_command(listed):
     data = json.loads(beet("cohesion", "--json", "playlist:warmup").stdout)
     assert sorted(t["title"] for t in data["tracks"]) == sorted(warmup)
     res = beet("-vv", "similar", "-n", "2", "playlist:warmup", "title:Pads")  # with another term
-    assert "the centroid of 2 tracks" in res.output and "#6784" in res.output
+    assert "these 2 tracks together" in res.output and "#6784" in res.output
     assert "4 tracks" in beet("graph", "-o", listed[1] / "map.html", "playlist:warmup").stdout
     status = json.loads(beet("embed", "--status", "--json", "playlist:warmup").stdout.splitlines()[0])
     assert status["embedded"] == 4

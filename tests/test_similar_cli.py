@@ -47,7 +47,7 @@ def test_scores_descend_and_json_has_fields(family_library):
 
 def test_default_format_shows_score_artist_title_bpm_key(family_library):
     header, first = family_library("similar", "-n", "1", "title:Pads Study 1").stdout.splitlines()[:2]
-    assert header.startswith("sounds like Pads Unit 1 - Pads Study 1 (spectral space")
+    assert header.startswith("sounds like Pads Unit 1 - Pads Study 1 (score 1 = the same sound")
     score, top, rest = first.split("  ", 2)
     assert top.startswith("top ") and top.endswith("%")
     assert 0.0 < float(score) <= 1.0
@@ -129,4 +129,4 @@ def test_scores_are_placed_in_the_library_and_weak_hits_are_not_matches(family_l
     text = family_library("similar", "-n", "100", "title:Acid Study 1").stdout
     assert "no closer than a typical track of your library" in text
     multi = family_library("similar", "-n", "2", "title:Acid Study 1", ",", "title:Acid Study 2").stdout
-    assert multi.startswith("sounds like the centroid of 2 tracks matching")
+    assert multi.startswith("sounds like these 2 tracks together")

@@ -13,6 +13,7 @@ from beets.plugins import BeetsPlugin
 from . import hooks
 from .commands import REGISTRY
 from .errors import FatalError
+from .names import ALBUM_TEMPLATE_FIELDS, TEMPLATE_FIELDS
 from .output import user_errors
 from .runtime import Runtime
 from .settings import DEFAULTS, flag, shape_problem
@@ -33,6 +34,7 @@ class SonicPlugin(BeetsPlugin):
         "vibe_energy": types.FLOAT,
         "vibe_placement": types.STRING,
         "vibe_source": types.STRING,
+        "vibe_energy_basis": types.STRING,
         "sonic_bpm": types.FLOAT,
         "sonic_bpm_conf": types.FLOAT,
         "sonic_key": types.STRING,
@@ -48,6 +50,8 @@ class SonicPlugin(BeetsPlugin):
         super().__init__(name)
         self.config.add(DEFAULTS)
         self.config["gemini"]["api_key"].redact = True
+        self.template_fields.update(TEMPLATE_FIELDS)
+        self.album_template_fields.update(ALBUM_TEMPLATE_FIELDS)
         self._runtime: Runtime | None = None
         self.import_stages = []
         # a `sonic:` (or `vibe:`...) that isn't a section: said once; beets keeps working,

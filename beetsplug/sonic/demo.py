@@ -5,7 +5,10 @@ a cohesion check that flags a planted intruder, a mix-compatible suggestion and 
     python -m beetsplug.sonic.demo ~/Music/crate   # your own folder (read only)
 
 Your own files are never moved, copied or re-tagged: the demo imports them in
-place (``copy: no, write: no``) into a library inside a temporary folder.
+place (``copy: no, write: no``) into a library inside a temporary folder. Untagged
+files are imported too (``duplicate_action: keep``: beets' quiet import would otherwise
+skip every file after the first as a duplicate of it, since they share an empty artist
+and title) and are named by their file.
 """
 
 from __future__ import annotations
@@ -40,12 +43,23 @@ def write_config(home: str, *, own_music: bool, backend: str | None) -> None:
         "  singletons: yes",
         f"  copy: {'no' if own_music else 'yes'}",
         "  write: no",
+        # untagged files share an empty artist/title: without this beets' quiet import
+        # keeps the first and skips the rest as its duplicates
+        "  duplicate_action: keep",
         f"  log: {os.path.join(home, 'import.log')}",
     ]
     if backend:
         lines += ["sonic:", f"  backend: {backend}"]
     with open(os.path.join(home, "config.yaml"), "w") as f:
         f.write("\n".join(lines) + "\n")
+
+
+AUDIO = (".mp3", ".flac", ".ogg", ".oga", ".opus", ".m4a", ".mp4", ".aac", ".wav", ".aif",
+         ".aiff", ".wma", ".ape", ".wv", ".mpc", ".alac", ".dsf")
+
+
+def _audio_files(folder: str) -> int:
+    return sum(1 for _, _, files in os.walk(folder) for f in files if f.lower().endswith(AUDIO))
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -74,10 +88,15 @@ def main(argv: list[str] | None = None) -> int:
     for line in log.splitlines():
         if "sonic:" in line:
             print(line)
+    imported = len(beet(home, "ls", "-f", "$id", capture=True).split())
+    audio = _audio_files(source)
+    print(f"imported {imported} of the {audio} audio files in {source}"
+          + ("" if imported >= audio else " (beets could not read the others: see "
+             f"{os.path.join(home, 'import.log')})"))
     print("\n$ beet embed --status")
     print(beet(home, "embed", "--status", capture=True), end="")
 
-    ids = beet(home, "ls", "-f", "$id\t$artist - $title", capture=True).splitlines()
+    ids = beet(home, "ls", "-f", "$id\t$sonic_name", capture=True).splitlines()
     if not ids:
         raise SystemExit("demo: nothing was imported")
     step = max(1, len(ids) // 4)

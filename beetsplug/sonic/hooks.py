@@ -16,9 +16,21 @@ from .runtime import Runtime
 PROGRESS_EVERY = 10
 
 
+def _prompting() -> bool:
+    """Whether beets may be asking the user something right now: an import that is not
+    quiet shows its prompts while the stages (ours) work on earlier tasks. Nothing of ours
+    may print into an open prompt: such lines wait for the end of the import."""
+    from beets import config
+
+    return not config["import"]["quiet"].get(bool)
+
+
 def _log_failures(rt: Runtime, report: indexer.Report) -> None:
     for _, path, reason in report.failed:
-        rt.log.warning("could not embed {}", output.failure(path, reason))
+        if _prompting():
+            rt.held.append(f"could not embed {output.failure(path, reason)}")
+        else:
+            rt.log.warning("could not embed {}", output.failure(path, reason))
 
 
 def _import_error(rt: Runtime, what: str, exc: FatalError, count: int) -> None:
@@ -58,7 +70,7 @@ def embed_imported(rt: Runtime, items: list) -> None:
     rt.import_tally[1] += len(report.failed)
     rt.import_tally[2] += report.seconds
     done = rt.import_tally[0] + rt.import_tally[1]
-    if done // PROGRESS_EVERY > before // PROGRESS_EVERY:  # a long import says how it goes
+    if done // PROGRESS_EVERY > before // PROGRESS_EVERY and not _prompting():  # how a long quiet import goes
         output.line(f"sonic: {done} new item(s) embedded so far "
                     f"({done / max(rt.import_tally[2], 1e-9):.1f} per second of embedding)")
 
@@ -86,6 +98,9 @@ def finish_import(rt: Runtime, lib) -> None:
     """After ``beet import``: say what the import stage embedded, then embed (and assess)
     what hosted services were handed during the import."""
     embedded, failed, seconds, skipped = rt.import_tally
+    held, rt.held = rt.held, []
+    for message in held:  # what could not be said while beets was prompting
+        rt.log.warning("{}", message)
     if embedded or failed:
         output.line(f"sonic: embedded {embedded} new item(s) in {seconds:.1f} s"
                     + (f", {failed} failed (reasons: `beet embed --status`)" if failed else ""))

@@ -12,6 +12,7 @@ from beets import ui
 from beets.util import displayable_path
 
 from .errors import FatalError
+from .names import key_text, track_name
 
 
 def user_errors(func: Callable) -> Callable:
@@ -41,9 +42,17 @@ def format_item(item, fmt: str, **extra: Any) -> str:
 
 
 def item_record(item, **extra: Any) -> dict[str, Any]:
-    record = {"id": item.id, "path": displayable_path(item.path), "artist": item.artist,
+    """One track as JSON: tempo and key as the plugin uses them (the tags, else the audio:
+    ``bpm_source``/``key_source`` say which), the key as Camelot plus name."""
+    from .dj.fields import mixable
+
+    m = mixable(item)
+    record = {"id": item.id, "name": track_name(item), "path": displayable_path(item.path),
+              "artist": item.artist,
               "title": item.title, "album": item.album, "genres": list(item.get("genres") or []),
-              "bpm": item.bpm, "key": item.initial_key, "length": round(item.length, 2)}
+              "bpm": m.bpm, "bpm_source": m.bpm_source, "key": key_text(m.key) or None,
+              "camelot": m.key.camelot if m.key else None, "key_source": m.key_source,
+              "length": round(item.length, 2)}
     record.update(extra)
     return record
 
@@ -57,7 +66,17 @@ def print_json(data: Any) -> None:
 
 
 def name(item) -> str:
-    return f"{item.artist} - {item.title}"
+    """``Artist - Title``, or the file for an untagged track (see names.py)."""
+    return track_name(item)
+
+
+def write_playlist(log, target, items: list) -> None:
+    """Write an M3U (``playlist.M3UTarget``); an empty one is written with a warning."""
+    target.write(items)
+    if items:
+        log.info("wrote {} tracks to {}", len(items), target.path)
+    else:
+        log.warning("wrote an EMPTY playlist {}: nothing matched", target.path)
 
 
 def bar(frac: float, width: int = 10) -> str:

@@ -15,6 +15,7 @@ import shlex
 from dataclasses import dataclass
 
 from .errors import FatalError
+from .names import track_name
 from .outfile import check_writable, write_bytes
 
 log = logging.getLogger("beets.sonic")
@@ -74,7 +75,7 @@ def m3u_text(items: list, base: str | None = None) -> str:
             log.warning("sonic: left out of the playlist (its file name holds a line break, "
                         "which M3U can't hold): {!r}", path)
             continue
-        lines.append(f"#EXTINF:{int(round(item.length or 0))},{_text(item.artist)} - {_text(item.title)}")
+        lines.append(f"#EXTINF:{int(round(item.length or 0))},{_text(track_name(item))}")
         lines.append(os.path.relpath(path, base) if base else path)
     return "\n".join(lines) + "\n"
 

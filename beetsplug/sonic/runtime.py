@@ -24,6 +24,7 @@ class Runtime:
         self.deferred_vibes: list[int] = []   # items imported for a hosted vibe analyzer
         self.before_write: dict[int, tuple[float, int] | None] = {}  # file state before a tag write
         self.import_tally: list = [0, 0, 0.0, 0]  # embedded, failed, seconds, skipped: this import
+        self.held: list[str] = []  # warnings held back while beets prompts (said after the import)
         self._said: set[str] = set()
 
     @property

@@ -184,24 +184,92 @@ def path(X: np.ndarray, mix: list, a: int, b: int, *, steps: int, rules: Rules |
          ) -> list[int]:
     """Rows leading from ``a`` to ``b``: waypoints along the great circle between their
     vectors, the nearest unused track to each (with ``rules``: only tracks mixable with the
-    previous one; the closest mixable one wins). Returns ``[a, ..., b]``."""
+    previous one, and the last one mixable into ``b`` too where any such track exists; the
+    closest mixable one wins). Returns ``[a, ..., b]``."""
     va, vb = X[a].astype(np.float64), X[b].astype(np.float64)
     omega = np.arccos(np.clip(va @ vb, -1.0, 1.0))
     out = [a]
-    for t in np.linspace(0, 1, steps + 2)[1:-1]:
+
+    def ok(x: int, y: int) -> bool:
+        return bool(relate(mix[x], mix[y]).compatible(bpm_range=rules.bpm_range, key_mode=rules.key_mode))
+
+    waypoints = np.linspace(0, 1, steps + 2)[1:-1]
+    for i, t in enumerate(waypoints):
         if omega < 1e-6:
             w = va
         else:
             w = (np.sin((1 - t) * omega) * va + np.sin(t * omega) * vb) / np.sin(omega)
         sims = X @ (w / np.linalg.norm(w))
-        for r in np.argsort(-sims, kind="stable"):
-            if r in out or r == b:
-                continue
-            if rules is not None:
-                ok = relate(mix[out[-1]], mix[r]).compatible(bpm_range=rules.bpm_range,
-                                                             key_mode=rules.key_mode)
-                if not ok:
-                    continue
-            out.append(int(r))
-            break
+        order = [int(r) for r in np.argsort(-sims, kind="stable") if r not in out and r != b]
+        if rules is not None:
+            into_b = i == len(waypoints) - 1
+            order = ([r for r in order if ok(out[-1], r) and ok(r, b)] if into_b else []) + \
+                [r for r in order if ok(out[-1], r)]
+        if order:
+            out.append(order[0])
     return out + [b]
+
+
+#: how far (energy 1-10) a track may sit from the curve before the set says it missed
+MISS = 1.5
+
+
+@dataclass(frozen=True)
+class Miss:
+    """A position where the set could not follow its energy curve, and what limited it."""
+
+    position: int             # 0-based
+    energy: float
+    target: float
+    limits: dict[str, int]    # constraint -> closer pool tracks it ruled out ("sound": allowed)
+    closest: float | None     # the pool energy nearest the target (None: no energy known)
+
+    @property
+    def by(self) -> float:
+        return round(abs(self.energy - self.target), 1)
+
+    def reason(self) -> str:
+        if not any(self.limits.values()):
+            near = f" (the closest is {self.closest:.1f})" if self.closest is not None else ""
+            return f"the pool: no unused track has an energy near {self.target:.1f}{near}"
+        words = {"tempo": "tempo lock", "key": "key", "artist gap": "artist gap",
+                 "unknown tempo or key": "unknown tempo or key", "repeat": "already played",
+                 "sound": "a worse transition (they sound further away)"}
+        parts = [f"{words.get(k, k)} ({v})" for k, v in sorted(self.limits.items(), key=lambda kv: -kv[1]) if v]
+        return "closer tracks were ruled out by " + ", ".join(parts)
+
+    def to_json(self) -> dict:
+        return {"position": self.position + 1, "energy": round(self.energy, 1),
+                "target": round(self.target, 1), "missed_by": self.by, "limits": self.limits,
+                "reason": self.reason()}
+
+
+def curve_misses(built: Built, energy: np.ndarray, mix: list, artist: list[str], rules: Rules,
+                 *, threshold: float = MISS) -> list[Miss]:
+    """Where the built set sits more than ``threshold`` from its curve, and why: which
+    constraint (against the previous track) ruled out the pool tracks closer to the target,
+    or that the pool holds none ("sound": a closer track was allowed, but the transition
+    scored worse). ``energy`` ``(n,)`` per pool row, NaN = unknown."""
+    energy = np.asarray(energy, np.float64)
+    rows = [s.row for s in built.steps]
+    out = []
+    for pos, step in enumerate(built.steps):
+        e = energy[step.row]
+        if np.isnan(e) or abs(e - step.target) <= threshold:
+            continue
+        known = ~np.isnan(energy)
+        closest = (float(energy[known][np.argmin(np.abs(energy[known] - step.target))])
+                   if known.any() else None)
+        limits: dict[str, int] = {}
+        for b in np.flatnonzero(known & (np.abs(energy - step.target) < abs(e - step.target) - 0.5)):
+            b = int(b)
+            if b in rows[:pos] or b == step.row:
+                why = "repeat" if b in rows[:pos] else None
+            elif pos == 0:
+                why = "sound"
+            else:
+                why = _blocked(rows[pos - 1], b, rows[:pos], mix, artist, rules) or "sound"
+            if why and why != "repeat":
+                limits[why] = limits.get(why, 0) + 1
+        out.append(Miss(pos, float(e), float(step.target), limits, closest))
+    return out

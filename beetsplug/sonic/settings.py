@@ -13,8 +13,8 @@ from .store import default_path
 from .vibe.analyzers import choose_analyzer
 from .vibe.vocabulary import CHARACTERS, GENRES, PARENT_GENRES, PLACEMENTS, TEXTURES, Vocabulary
 
-DEFAULT_FORMAT = ("$sonic_score  $sonic_top  %if{$title,$artist - $title,$path}"
-                  "%if{$bpm,  $bpm BPM}%if{$initial_key,  $initial_key}")
+DEFAULT_FORMAT = ("$sonic_score  $sonic_top  $sonic_name"
+                  "%if{$sonic_tempo,  $sonic_tempo}%if{$sonic_keyname,  $sonic_keyname}")
 
 #: The ``sonic:`` defaults: the ONE source of every default (docs/configuration.md
 #: documents each key; a key not in here is an error naming the closest valid one).
@@ -33,7 +33,7 @@ DEFAULTS = dict(
     vibe=dict(
         auto=False,
         analyzer="auto",
-        format="$vibe_energy  $vibe_placement  $artist - $title$vibe_tags",
+        format="$vibe_energy  $vibe_placement  $sonic_name$vibe_tags",
         genres=GENRES + PARENT_GENRES,
         characters=CHARACTERS,
         textures=TEXTURES,

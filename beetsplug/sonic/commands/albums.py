@@ -8,10 +8,11 @@ import numpy as np
 
 from .. import cohesion, output, search
 from ..errors import FatalError
+from ..names import album_name
 from ..playlist import M3UTarget
 
-FORMAT = "$sonic_score  $sonic_top  $albumartist - $album ($sonic_tracks tracks)"
-COHESION_FORMAT = "$sonic_fit  $sonic_top  $sonic_bar  $albumartist - $album$sonic_flag"
+FORMAT = "$sonic_score  $sonic_top  $sonic_name ($sonic_tracks tracks)"
+COHESION_FORMAT = "$sonic_fit  $sonic_top  $sonic_bar  $sonic_name$sonic_flag"
 
 
 def _albums(rt, lib, space):
@@ -23,7 +24,7 @@ def _albums(rt, lib, space):
 
 
 def _record(album, **extra) -> dict:
-    return {"album_id": album.id, "albumartist": album.albumartist, "album": album.album,
+    return {"album_id": album.id, "name": album_name(album), "albumartist": album.albumartist, "album": album.album,
             "year": album.year, **extra}
 
 
@@ -56,8 +57,9 @@ def similar(rt, lib, opts, args, vector=None) -> None:
     counts = dict(zip(*np.unique(list(album_of.values()), return_counts=True)))
     if not opts.json and not opts.format:
         source = f"{len(seeds)} album(s) matching {' '.join(args)!r}" if vector is None else opts.file
-        output.line(f"albums that sound like {source} ({space.name} space; each album is the "
-                    f"centroid of its tracks; share of your {others.size} albums at least as close):")
+        by = f", by {space.name}" if opts.space else ""
+        output.line(f"albums that sound like {source}{by} (each album as all its tracks together; "
+                    f"top N% = the share of your {others.size} albums at least as close):")
     shown = []
     for h in hits:
         album = lib.get_album(h.item_id)
@@ -92,7 +94,8 @@ def judge(rt, lib, opts, args) -> None:
             lambda aid: {"album_id": aid, "albumartist": albums[aid].albumartist,
                          "album": albums[aid].album})})
         return
-    output.line(f"cohesion {r.cohesion:.3f} of {r.ids.size} albums in the {space.name} space"
+    output.line(f"cohesion {r.cohesion:.3f} of {r.ids.size} albums"
+                + (f", by {space.name}" if opts.space else "") + " (1 = every album alike)"
                 + (f": tighter than {r.percentile:.0f}% of random {r.ids.size}-album sets"
                    if r.baseline.size else ""))
     output.line("")
@@ -104,8 +107,8 @@ def judge(rt, lib, opts, args) -> None:
                           sonic_bar=output.bar(1 - r.top[i] / 100 if judged else r.fit[i]),
                           sonic_flag="   <- doesn't belong" if r.outlier[i] else ""))
     for aid, hits in (result.suggestions or {}).items():
-        output.line(f"\ninstead of {albums[aid].albumartist} - {albums[aid].album}:")
+        output.line(f"\ninstead of {album_name(albums[aid])}:")
         for h in hits:
             other = lib.get_album(h.item_id)
             if other:
-                output.line(f"    {h.score:.3f}  {other.albumartist} - {other.album}")
+                output.line(f"    {h.score:.3f}  {album_name(other)}")

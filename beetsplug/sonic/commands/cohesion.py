@@ -5,13 +5,13 @@ from __future__ import annotations
 import numpy as np
 from beets import ui
 
-from .. import cohesion, output, search
+from .. import cohesion, names, output, search
 from ..errors import FatalError
 from ..outfile import check_writable, write_with
 from ..playlist import M3UTarget
-from .common import add_playlist_option, query_items
+from .common import add_playlist_option, fix_for, query_items
 
-FORMAT = "$sonic_fit  $sonic_top  $sonic_bar  $sonic_bpm_shown  $sonic_camelot_shown  $artist - $title$sonic_flag"
+FORMAT = "$sonic_fit  $sonic_top  $sonic_bar  $sonic_bpm_shown  $sonic_camelot_shown  $sonic_name$sonic_flag"
 
 
 def make() -> ui.Subcommand:
@@ -82,7 +82,7 @@ def run(rt, lib, opts, args) -> None:
     _, missing = search.rows_of(ids, list(by_id))
     if len(by_id) - len(missing) < 2:
         raise FatalError(f"only {len(by_id) - len(missing)} of the {len(by_id)} tracks have a vector "
-                         f"in the {space.name} space: run `beet embed {' '.join(args)}`".rstrip())
+                         f"in the {space.name} space: {fix_for(space, args)}")
     from ..dj.fields import mixable
 
     mixables = {iid: mixable(item) for iid, item in by_id.items()}
@@ -117,12 +117,13 @@ def run(rt, lib, opts, args) -> None:
 def _print(rt, lib, opts, result, set_items, by_id, space_name, mixables) -> None:
     report = result.report
     m = len(set_items)
+    by = f", by {space_name}" if opts.space else ""
     if report.baseline.size:
-        output.line(f"cohesion {report.cohesion:.3f} in the {space_name} space: tighter than "
+        output.line(f"cohesion {report.cohesion:.3f}{by} (1 = every track alike): tighter than "
                     f"{report.percentile:.0f}% of random {m}-track sets from this library "
                     f"(their median: {np.median(report.baseline):.3f})")
     else:
-        output.line(f"cohesion {report.cohesion:.3f} of {m} tracks in the {space_name} space: most of "
+        output.line(f"cohesion {report.cohesion:.3f} of {m} tracks{by} (1 = every track alike): most of "
                     "your library, so there is nothing to compare it with; least typical tracks first")
     if report.judged:
         flagged = int(report.outlier.sum())
@@ -141,7 +142,7 @@ def _print(rt, lib, opts, result, set_items, by_id, space_name, mixables) -> Non
             sonic_top=f"top {report.top[i]:3.0f}%" if judged else "",
             sonic_bar=output.bar(1 - report.top[i] / 100 if judged else report.fit[i]),
             sonic_bpm_shown=f"{mx.bpm:6.1f} BPM" if mx.bpm else "   ? BPM",
-            sonic_camelot_shown=f"{mx.key.camelot:>3}" if mx.key else "  ?",
+            sonic_camelot_shown=f"{names.key_text(mx.key) or '?':<11}",
             sonic_flag="   <- doesn't belong" if report.outlier[i] else ""))
     if opts.suggest and not result.suggestions:
         output.line("\nnothing flagged: no replacements needed")

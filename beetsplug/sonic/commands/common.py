@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from beets import ui
 
-from .. import output, playlist
+from .. import playlist
 from ..errors import FatalError
 
 
@@ -22,7 +22,8 @@ def items(rt, lib, opts, args) -> list:
             raise FatalError("give either --playlist or a query, not both")
         found, absent = playlist.items_of(lib, opts.playlist)
         if absent:
-            output.line(f"note: {absent} of {len(found) + absent} playlist entries are not in the library")
+            # a warning (stderr), so that --json output stays only JSON
+            rt.log.warning("{} of {} playlist entries are not in the library", absent, len(found) + absent)
         return found
     return playlist.matching(lib, args, rt.log)
 
@@ -30,8 +31,22 @@ def items(rt, lib, opts, args) -> list:
 def query_items(rt, lib, opts, args, *, at_least: int = 1, what: str = "") -> list:
     """:func:`items`, and an error naming the query when fewer than ``at_least`` match."""
     found = items(rt, lib, opts, args)
+    if not found:
+        for term in args:  # `playlist:NAME` of a file that is not there: say so, as --playlist does
+            if term.startswith("playlist:") and term != "playlist:":
+                playlist.find(term.split(":", 1)[1])
     if len(found) < at_least:
         asked = " ".join(args) or getattr(opts, "playlist", None) or "the query"
         need = what or ("at least one track" if at_least == 1 else f"at least {at_least} tracks")
         raise FatalError(f"{need}; {len(found)} match {asked!r}" if found else f"no items match {asked!r}")
     return found
+
+
+def fix_for(space, args) -> str:
+    """The command that gives ``args``' tracks a vector in ``space``: `beet vibe` for a
+    vibe space (a track it could not assess has none), else `beet embed`."""
+    query = " ".join(args)
+    if space.kind == "vibe":
+        return (f"run `beet vibe {query}`".rstrip() + " (it names the tracks it could not "
+                "assess, and why)")
+    return f"run `beet embed {query}`".rstrip()

@@ -186,6 +186,9 @@ def embed(rt, lib, opts, args) -> None:
     if report.failed and not report.embedded:
         raise ui.UserError(f"sonic: all {len(report.failed)} item(s) failed (reasons above); "
                            "any earlier vectors are kept")
+    if report.failed:  # the run goes on past a bad track, but it did not do all it was asked
+        raise ui.UserError(f"sonic: {len(report.failed)} item(s) could not be embedded (listed "
+                           "above); the others are saved")
 
 
 def analysis(rt, lib, opts, args) -> None:
@@ -202,6 +205,8 @@ def analysis(rt, lib, opts, args) -> None:
     output.line(f"tempo, key and energy: {done} analysed, {len(failed)} failed")
     for item, reason in failed[:20]:
         output.line(f"  failed: {output.failure(item.path, reason)}")
+    if failed:
+        raise ui.UserError(f"sonic: {len(failed)} item(s) could not be analysed (listed above)")
 
 
 TAG_CHECK_FORMAT = "$artist - $title: $sonic_disagreement"

@@ -37,10 +37,11 @@ def run(rt, lib, opts, args) -> None:
     out = check_writable(opts.output)
     space = rt.read_space(opts.space)
     ids, X = rt.store.matrix(space)
-    rows, by_id = query_rows(ids, common.items(rt, lib, opts, args))
+    rows, by_id = query_rows(ids, common.query_items(rt, lib, opts, args, at_least=2,
+                                                     what="a map needs two or more tracks"))
     if len(rows) < 2:
         raise FatalError(f"{len(rows)} matching track(s) have a vector in the {space.name} space; "
-                         "a map needs two or more (run `beet embed`)")
+                         f"a map needs two or more: {common.fix_for(space, args)}")
     items = [by_id[int(ids[r])] for r in rows]
     from ..textsearch import map_words
 

@@ -5,13 +5,13 @@ from __future__ import annotations
 import numpy as np
 from beets import ui
 
-from .. import output, sets
+from .. import names, output, sets
 from ..errors import FatalError
 from ..library_ops import query_rows
 from ..playlist import M3UTarget, matching
 from . import common
 
-FORMAT = "$sonic_pos  $sonic_energy_shown  $sonic_bpm_shown  $sonic_camelot_shown  $sonic_step  $artist - $title"
+FORMAT = "$sonic_pos  $sonic_energy_shown  $sonic_bpm_shown  $sonic_camelot_shown  $sonic_step  $sonic_name"
 
 
 def _common(cmd: ui.Subcommand) -> None:
@@ -35,7 +35,8 @@ def make_set() -> ui.Subcommand:
         "\n\nEvery transition mixable (tempo within --bpm-range, half/double time allowed; a"
         "\ncompatible key), no artist twice within --artist-gap tracks, following --curve:"
         "\nwarmup | peak | journey (rise to ~70%, short release) | cooldown | flat, or numbers"
-        "\nlike 4,5,6,7,8 stretched to N. Energy: vibe_energy where assessed, else sonic_energy."
+        "\nlike 4,5,6,7,8 stretched to N. Energy: vibe_energy where assessed, else sonic_energy"
+        "\n(measured from the audio), which also wins over a vibe's default energy."
     )
     cmd.parser.add_option("-n", "--number", type="int", default=12, help="tracks in the set (default 12)")
     cmd.parser.add_option("--curve", default="journey", help="the energy curve (default journey)")
@@ -70,55 +71,112 @@ def _pool(rt, pool: list):
     if len(rows) < 2:
         raise FatalError(f"{len(rows)} track(s) of the pool have a vector: run `beet embed`")
     items = [by_id[int(ids[r])] for r in rows]
-    energy = np.array([float(it.get("vibe_energy") or it.get("sonic_energy") or np.nan) for it in items])
+    energy = np.array([energy_of(it) for it in items])
     return items, np.asarray(X[rows]), [mixable(it) for it in items], energy
 
 
+def _vibe_defaulted(item) -> bool:
+    """Whether a vibe's energy is a default rather than evidence: said by the vibe, or (for
+    vibes stored before ``vibe_energy_basis``) an offline vibe of a track without a bpm tag."""
+    basis = item.get("vibe_energy_basis")
+    if basis:
+        return basis == "default"
+    return item.get("vibe_source") == "local" and not float(item.get("bpm") or 0) > 0
+
+
 def energy_source(item) -> str | None:
-    """Which energy the set builder uses for ``item``: the vibe's where assessed."""
-    return "vibe" if item.get("vibe_energy") else "audio" if item.get("sonic_energy") else None
+    """Which energy the set builder uses for ``item``: the vibe's where it assessed one,
+    the measured ``sonic_energy`` before a vibe's default, a default only when nothing else."""
+    vibe, audio = item.get("vibe_energy"), item.get("sonic_energy")
+    if vibe and not _vibe_defaulted(item):
+        return "vibe"
+    if audio:
+        return "audio"
+    return "default" if vibe else None
+
+
+def energy_of(item) -> float:
+    src = energy_source(item)
+    value = item.get("sonic_energy") if src == "audio" else item.get("vibe_energy") if src else None
+    return float(value) if value else np.nan
 
 
 def _say_energy(items) -> None:
     sources = [energy_source(it) for it in items]
     output.line(f"energy: vibe_energy (beet vibe) for {sources.count('vibe')} of the {len(items)} "
-                f"pool tracks, sonic_energy (the audio) for {sources.count('audio')}"
+                f"pool tracks, sonic_energy (measured from the audio) for {sources.count('audio')}"
+                + (f", a vibe's default for {sources.count('default')}" if "default" in sources else "")
                 + (f", unknown for {sources.count(None)}" if None in sources else ""))
 
 
-def _print(rt, opts, items, steps_rows, targets=None, built=None, mixables=None, energy=None):
+def hops(X: np.ndarray, mix: list, rows: list[int], rules=None) -> list:
+    """``[(transition score, Relation, mixable or None)]`` for each hop of ``rows`` (the
+    first track has none): how each track follows the one before it."""
+    from ..dj.mixing import relate, transition
+
+    out = [None]
+    for a, b in zip(rows, rows[1:]):
+        rel = relate(mix[a], mix[b])
+        ok = rel.compatible(bpm_range=rules.bpm_range, key_mode=rules.key_mode) if rules else None
+        out.append((transition(float(X[a] @ X[b]), rel)[0], rel, ok))
+    return out
+
+
+def _hop_text(score, rel) -> str:
+    tempo = f"{rel.tempo.change:+.1f}%" + (f" {rel.tempo.flag}" if rel.tempo.flag else "") if rel.tempo else "?"
+    return f"{score:.2f} {rel.key or '?'} {tempo}"
+
+
+def _hop_problem(rel, opts) -> str:
+    if rel.tempo is None or rel.key is None:
+        return "unknown " + ("tempo" if rel.tempo is None else "key")
+    if abs(rel.tempo.change) > opts.bpm_range:
+        return f"{rel.tempo.change:+.1f}% tempo (more than --bpm-range {opts.bpm_range:g}%)"
+    return f"key {rel.key} (--key {opts.key})"
+
+
+def _print(rt, opts, items, steps_rows, targets=None, built=None, mixables=None, energy=None,
+           X=None, rules=None, misses=None):
     chosen = [items[r] for r in steps_rows]
+    hop = hops(X, mixables, steps_rows, rules) if built is None else None
     for pos, r in enumerate(steps_rows):
         it, m = items[r], mixables[r]
         step = built.steps[pos] if built else None
-        rel = step.relation if step else None
+        score, rel, ok = ((step.transition, step.relation, None) if step else hop[pos] if hop and pos
+                          else (None, None, None))
         e = energy[r] if energy is not None else np.nan
         rec = {"position": pos + 1, "energy": None if np.isnan(e) else round(float(e), 1),
                "target": round(float(step.target), 1) if step else None,
                "bpm": m.bpm, "camelot": m.key.camelot if m.key else None,
-               "transition": round(step.transition, 3) if step and step.transition is not None else None,
+               "transition": round(score, 3) if score is not None else None,
                "key_relation": rel.key if rel else None,
                "tempo_change": rel.tempo.change if rel and rel.tempo else None,
                "doubtful": list(rel.doubts) if rel else list(m.doubts),
                "energy_source": energy_source(it)}
+        if rules is not None and pos:
+            rec["mixable"] = ok
+        if misses is not None:
+            miss = misses.get(pos)
+            rec["curve_missed_by"] = miss.by if miss else None
+            rec["curve_limited_by"] = miss.reason() if miss else None
         if opts.json:
             output.line(output.item_json(it, **rec))
             continue
-        trans = (f"{step.transition:.2f} {rel.key or '?'} "
-                 f"{(f'{rel.tempo.change:+.1f}%' if rel.tempo else '?')}") if step and step.transition else "start"
+        trans = _hop_text(score, rel) if score is not None else "start"
         if rel and rel.doubts:  # the transition rests on a reading that may be wrong
             trans += " (doubtful " + "/".join(rel.doubts) + ")"
+        src = rec["energy_source"] or "?"
+        key_shown = (names.key_text(m.key) or "?") + ("?" if "key" in m.doubts else "")
         output.line(output.format_item(
             it, opts.format or FORMAT, sonic_pos=f"{pos + 1:>2}.",
-            sonic_energy_shown=(f"E {rec['energy']:>4} (target {rec['target']})" if rec["target"]
-                                else f"E {rec['energy']}"),
+            sonic_energy_shown=(f"E {rec['energy']:>4} {src:<5} (target {rec['target']})" if rec["target"]
+                                else f"E {rec['energy']} {src}"),
             sonic_bpm_shown=(f"{m.bpm:6.1f} BPM" if m.bpm else "   ? BPM") + ("?" if "tempo" in m.doubts else " "),
-            sonic_camelot_shown=(m.key.camelot if m.key else "?") + ("?" if "key" in m.doubts else ""),
-            sonic_step=f"{trans:<22}"))
+            sonic_camelot_shown=f"{key_shown:<11}", sonic_step=f"{trans:<22}"))
         if getattr(opts, "explain", False) and step and step.runner_up is not None:
             output.line("      " + _why(step, output.name(items[step.runner_up])))
     if opts.m3u:
-        opts.m3u.write(chosen)
+        output.write_playlist(rt.log, opts.m3u, chosen)
 
 
 def _why(step, alternative: str) -> str:
@@ -143,7 +201,8 @@ def run_set(rt, lib, opts, args) -> None:
     except ValueError as exc:
         raise FatalError(str(exc)) from None
     opts.m3u = M3UTarget.of(opts.m3u) if opts.m3u else None
-    items, X, mix, energy = _pool(rt, common.items(rt, lib, opts, args))
+    items, X, mix, energy = _pool(rt, common.query_items(rt, lib, opts, args, at_least=2,
+                                                         what="a set needs at least two tracks"))
     row_of = {it.id: i for i, it in enumerate(items)}
     start = ([row_of[it.id] for it in matching(lib, opts.start, rt.log) if it.id in row_of]
              if opts.start else None)
@@ -170,7 +229,15 @@ def run_set(rt, lib, opts, args) -> None:
         if not opts.loose or not built.steps:
             raise FatalError(msg)
         rt.log.warning("{}", msg)
-    _print(rt, opts, items, [s.row for s in built.steps], targets, built, mix, energy)
+    misses = sets.curve_misses(built, energy, mix, [(it.artist or "").casefold() for it in items], rules)
+    _print(rt, opts, items, [s.row for s in built.steps], targets, built, mix, energy,
+           misses={m.position: m for m in misses})
+    if misses and not opts.json:
+        output.line(f"\nthe energy curve could not be followed at {len(misses)} of {len(built.steps)} "
+                    f"positions (more than {sets.MISS:g} off):")
+        for m in misses:
+            output.line(f"  {m.position + 1:>2}. E {m.energy:.1f}, target {m.target:.1f}: missed by "
+                        f"{m.by:.1f}; {m.reason()}")
 
 
 def run_path(rt, lib, opts, args) -> None:
@@ -196,4 +263,14 @@ def run_path(rt, lib, opts, args) -> None:
     ends = [row_of[e.id] for e in ends]
     rules = sets.Rules(opts.bpm_range, opts.key, 0, opts.loose) if opts.mix else None
     rows = sets.path(X, mix, ends[0], ends[1], steps=opts.steps, rules=rules)
-    _print(rt, opts, items, rows, mixables=mix, energy=energy)
+    _print(rt, opts, items, rows, mixables=mix, energy=energy, X=X, rules=rules)
+    if rules is None:
+        return
+    if len(rows) < opts.steps + 2:
+        rt.log.warning("only {} of {} steps: no further track could be mixed in (try --bpm-range, "
+                       "--key any or more --steps)", len(rows) - 2, opts.steps)
+    for pos, hop in enumerate(hops(X, mix, rows, rules)):
+        if hop is not None and not hop[2]:
+            into = "B" if pos == len(rows) - 1 else f"step {pos + 1}"
+            rt.log.warning("hop {} -> {} ({} -> {}) is not mixable: {}", pos, pos + 1,
+                           output.name(items[rows[pos - 1]]), into, _hop_problem(hop[1], opts))

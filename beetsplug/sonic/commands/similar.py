@@ -4,17 +4,19 @@ from __future__ import annotations
 
 from beets import ui
 
-from .. import output, search
+from .. import names, output, search
 from ..errors import FatalError
 from ..playlist import M3UTarget, matching
-from .common import add_playlist_option, query_items
+from .common import add_playlist_option, fix_for, query_items
 
 
 def make() -> ui.Subcommand:
     cmd = ui.Subcommand("similar", help="list the items that sound most like the query's items")
     cmd.parser.usage += (
         "\n\nOne matching item is the seed; several are combined into their centroid"
-        "\n(\"more like these\", e.g. a whole playlist). Scores are cosine similarities."
+        "\n(\"more like these\", e.g. a whole playlist). Scores are cosine similarities"
+        "\n(1 = the same sound); \"top 2%\" is the share of your library at least as close."
+        "\nGive a query, --playlist or --file: without one there is nothing to start from."
     )
     cmd.parser.add_option("-n", "--number", type="int", default=10, help="how many to list (default 10)")
     cmd.parser.add_format_option(target="item")
@@ -73,6 +75,9 @@ def _file_vector(rt, opts):
 
 
 def _check_modes(opts, args) -> None:
+    if not args and not opts.playlist and not opts.file:
+        raise FatalError("similar to what? give a query (beet similar artist:Armando), "
+                         "--playlist NAME or --file PATH")
     if opts.file and (args or opts.playlist):
         raise FatalError("--file is the seed: give no query or --playlist with it")
     if opts.album and (opts.mix or opts.tags or opts.max_per_artist or opts.within or opts.playlist):
@@ -82,8 +87,26 @@ def _check_modes(opts, args) -> None:
         raise FatalError("--mix needs a library track to mix into (with a tempo and key): not --file")
 
 
+def _file_in_library(rt, lib, opts) -> list:
+    """``--file`` of a file the library already holds: that item is the seed (so the
+    file does not list itself as its own best match), and the user is told."""
+    import os
+
+    path = os.path.realpath(os.path.expanduser(opts.file))
+    if not os.path.isfile(path):
+        return []
+    found = [it for it in lib.items([f"path:{path}"])
+             if os.path.realpath(os.fsdecode(it.path)) == path]
+    if found and not opts.json:
+        output.line(f"note: {opts.file} is already in your library ({output.name(found[0])}, "
+                    f"id {found[0].id}): searching from it")
+    return found[:1]
+
+
 MIX_FORMAT = ("$sonic_score  $sonic_bpm_shown $sonic_change  $sonic_camelot_shown $sonic_relation  "
-              "$artist - $title")
+              "$sonic_name$sonic_far")
+#: the mark of a mixable track that sounds no closer than a typical track of the library
+FAR = "   (far in sound: mixable, but no closer than a typical track)"
 
 
 def _top_tags(rt, ids: list[int], n: int = 3) -> dict[int, list[tuple[str, float]]]:
@@ -119,7 +142,8 @@ def run(rt, lib, opts, args) -> None:
     if opts.max_per_artist is not None and opts.max_per_artist < 1:
         raise FatalError("--max-per-artist must be 1 or more")
     _check_modes(opts, args)
-    vector = _file_vector(rt, opts) if opts.file else None
+    known = _file_in_library(rt, lib, opts) if opts.file and not opts.space and not opts.album else []
+    vector = _file_vector(rt, opts) if opts.file and not known else None
     if opts.album:
         from .albums import similar as similar_albums
 
@@ -127,7 +151,7 @@ def run(rt, lib, opts, args) -> None:
             M3UTarget.of(opts.m3u)  # checked before any work
         return similar_albums(rt, lib, opts, args, vector)
     m3u = M3UTarget.of(opts.m3u) if opts.m3u else None
-    seeds = query_items(rt, lib, opts, args) if vector is None else []
+    seeds = known or (query_items(rt, lib, opts, args) if vector is None else [])
     space = rt.read_space(opts.space)
     within = [item.id for item in matching(lib, opts.within, rt.log)] if opts.within else None
     artists: dict[int, str] = {}
@@ -144,19 +168,20 @@ def run(rt, lib, opts, args) -> None:
                                  group_of=artist_of)
     if query.vector is None:
         raise FatalError(f"none of the {len(seeds)} matching item(s) has a vector in the "
-                         f"{space.name} space yet: run `beet embed {' '.join(args)}`".rstrip())
+                         f"{space.name} space yet: {fix_for(space, args)}")
     if query.missing:
         rt.log.info("{} of the {} matching items have no vector yet and were left out "
                     "(run `beet embed`)", len(query.missing), len(seeds))
     if opts.mix:
-        return _print_mixes(rt, lib, opts, seeds, hits, m3u)
+        return _print_mixes(rt, lib, opts, seeds, hits, m3u, query)
     tags = _top_tags(rt, [h.item_id for h in hits]) if opts.tags else {}
     if not opts.json and not opts.format:
         found = [s for s in seeds if s.id in set(query.found)]
         source = (f"{opts.file} (not in the library)" if vector is not None else
                   output.name(found[0]) if len(found) == 1 else
-                  f"the centroid of {len(found)} tracks matching {' '.join(args) or opts.playlist!r}")
-        output.line(f"sounds like {source} ({space.name} space; score = cosine, and the share of "
+                  f"these {len(found)} tracks together ({' '.join(args) or opts.playlist})")
+        by = f", by {space.name}" if opts.space else ""
+        output.line(f"sounds like {source}{by} (score 1 = the same sound; top N% = the share of "
                     f"your {query.library_size} tracks at least as close):")
         if len(found) > 1:
             for s in found:
@@ -187,8 +212,7 @@ def run(rt, lib, opts, args) -> None:
     if not items and not below and not opts.json:
         output.line("no other items to compare with" + (" within that query" if within is not None else ""))
     if m3u:
-        m3u.write(items)
-        rt.log.info("wrote {} tracks to {}", len(items), m3u.path)
+        output.write_playlist(rt.log, m3u, items)
 
 
 def _source(m, what: str) -> str:
@@ -197,7 +221,7 @@ def _source(m, what: str) -> str:
     return f"{src}, confidence {conf:.2f}" if src == "audio" and conf is not None else str(src)
 
 
-def _print_mixes(rt, lib, opts, seeds, hits, m3u) -> None:
+def _print_mixes(rt, lib, opts, seeds, hits, m3u, query) -> None:
     from ..dj import mixing
     from ..dj.fields import mixable
 
@@ -217,13 +241,16 @@ def _print_mixes(rt, lib, opts, seeds, hits, m3u) -> None:
     mixes = mixing.mix_candidates(hits, current, lookup, n=opts.number, bpm_range=opts.bpm_range,
                                   key_mode=opts.key, loose=opts.loose)
     if not opts.json and not opts.format:
-        output.line(f"mixing into {output.name(seeds[-1])}: {current.bpm:g} BPM ({_source(current, 'bpm')}), "
-                    f"{current.key.camelot} {current.key.name} ({_source(current, 'key')})")
+        output.line(f"mixing into {output.name(seeds[-1])}: {names.bpm_text(current.bpm)} "
+                    f"({_source(current, 'bpm')}), {names.key_text(current.key)} ({_source(current, 'key')})")
         if current.doubts:
             output.line(f"  its {' and '.join(current.doubts)} reading is doubtful: only --loose lists "
                         "tracks; tag bpm/initial_key to settle it")
+    far = 0
     for h in mixes:
         item, rel = items[h.item_id], h.relation
+        near = search.standing(query, h.score).match
+        far += not near
         change = f"{rel.tempo.change:+.1f}%" + (f" {rel.tempo.flag}" if rel.tempo and rel.tempo.flag
                                                  else "") if rel.tempo else "?"
         if opts.json:
@@ -234,18 +261,21 @@ def _print_mixes(rt, lib, opts, seeds, hits, m3u) -> None:
                 doubtful=list(rel.doubts),
                 tempo_change=rel.tempo.change if rel.tempo else None,
                 tempo_factor=rel.tempo.factor if rel.tempo else None,
-                key_relation=rel.key, compatible=h.compatible))
+                key_relation=rel.key, compatible=h.compatible, match=near))
         else:
             output.line(output.format_item(
                 item, opts.format or MIX_FORMAT, sonic_score=f"{h.score:.3f}",
                 sonic_bpm_shown=(f"{h.mixable.bpm:6.1f} BPM" if h.mixable.bpm else "   ? BPM")
                 + ("?" if "tempo" in h.mixable.doubts else " "),
                 sonic_change=f"{change:>7}",
-                sonic_camelot_shown=(h.mixable.key.camelot if h.mixable.key else "?")
+                sonic_camelot_shown=(names.key_text(h.mixable.key) or "?")
                 + ("?" if "key" in h.mixable.doubts else ""),
-                sonic_relation=rel.key or "?"))
+                sonic_relation=rel.key or "?", sonic_far="" if near else FAR))
     if not mixes and not opts.json:  # JSON output stays JSON: an empty list is no lines
         output.line(f"no track within {opts.bpm_range:g}% and a {opts.key} key: try --bpm-range 8, "
                     "--key any, or --loose")
+    if far and not opts.json:
+        output.line(f"({far} of these sound no closer to the seed than a typical track of your "
+                    "library: mixable, but marked far in sound)")
     if m3u:
-        m3u.write([items[h.item_id] for h in mixes])
+        output.write_playlist(rt.log, m3u, [items[h.item_id] for h in mixes])

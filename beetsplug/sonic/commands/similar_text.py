@@ -80,8 +80,7 @@ def run(rt, lib, opts, args) -> None:
     _report(rt, opts, result)
     items = _print_hits(rt, lib, opts, result)
     if m3u:
-        m3u.write(items)
-        rt.log.info("wrote {} tracks to {}", len(items), m3u.path)
+        output.write_playlist(rt.log, m3u, items)
 
 
 def _report(rt, opts, result) -> None:

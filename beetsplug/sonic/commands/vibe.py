@@ -54,7 +54,8 @@ def assess(rt, lib, opts, args) -> None:
     v = rt.vibes(rebuild=opts.rebuild)
     items = common.query_items(rt, lib, opts, args)
     todo = vr.pending(v, items, force=opts.force or opts.pretend or opts.rebuild)
-    output.line(f"vibe ({v.analyzer}): {len(todo)} to assess, {len(items) - len(todo)} already have one")
+    say = rt.log.info if opts.json else output.line  # --json: only JSON lines on stdout
+    say(f"vibe ({v.analyzer}): {len(todo)} to assess, {len(items) - len(todo)} already have one")
     fmt = opts.format or rt.settings.vibe_format
     shown = []
 
@@ -69,7 +70,9 @@ def assess(rt, lib, opts, args) -> None:
             results = shown
             rt.log.error("{}", exc)
     for r in results:
-        if r.error:
+        if r.error and opts.json:
+            output.line(output.item_json(r.item, vibe=None, error=r.error))
+        elif r.error:
             output.line(f"  not assessed: {displayable_path(r.item.path)}: {r.error}")
         elif opts.json:
             output.line(output.item_json(r.item, vibe=r.assessment.to_json()))
@@ -78,10 +81,13 @@ def assess(rt, lib, opts, args) -> None:
                                            vibe_tags=r.assessment.tags_line()))
             rt.log.debug("  evidence: {}", "; ".join(r.assessment.evidence))
     failed = sum(1 for r in results if r.error)
-    output.line(f"vibe: {len(results) - failed} assessed{' (pretend: nothing stored)' if opts.pretend else ''}, "
-                f"{failed} not assessed")
+    say(f"vibe: {len(results) - failed} assessed{' (pretend: nothing stored)' if opts.pretend else ''}, "
+        f"{failed} not assessed")
     if len(results) < len(todo):
         raise ui.UserError(f"sonic: stopped after {len(results)} of {len(todo)}; finished vibes are saved")
+    if failed:
+        raise ui.UserError(f"sonic: {failed} item(s) not assessed (listed above); the others are "
+                           + ("shown" if opts.pretend else "saved"))
 
 
 def _tags_of(item) -> str:

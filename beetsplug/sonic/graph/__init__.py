@@ -45,6 +45,7 @@ def build_payload(X: np.ndarray, meta: Sequence[dict[str, Any]], *, k: int = 4,
         "id": [int(m["id"]) for m in meta],
         "artist": [str(m.get("artist") or "") for m in meta],
         "title": [str(m.get("title") or "") for m in meta],
+        "name": [str(m.get("name") or _name(m)) for m in meta],
         "bpm": [round(float(m.get("bpm") or 0), 1) for m in meta],
         "key": [str(m.get("key") or "") for m in meta],
         "colorBy": color_by,
@@ -74,16 +75,23 @@ def _text_path(path: bytes | str) -> str:
     return os.fsdecode(path).encode("utf-8", "surrogateescape").decode("utf-8", "replace")
 
 
+def _name(m: dict[str, Any]) -> str:
+    """``Artist - Title`` of a metadata row without a ``name`` (the file when untitled)."""
+    title = str(m.get("title") or "") or os.path.basename(str(m.get("path") or "")) or f"item {m['id']}"
+    return f"{m['artist']} - {title}" if m.get("artist") else title
+
+
 def item_meta(item: Any, color_by: str | None, *, paths: bool = True) -> dict[str, Any]:
     """The tags of one beets item the page shows (``paths``: its file, for the play
     button and the M3U export)."""
     from ..clusters import genres_of
     from ..dj.fields import mixable
+    from ..names import key_text, track_name
 
     m = mixable(item)
     energy = item.get("vibe_energy") or item.get("sonic_energy")
-    row = {"id": item.id, "artist": item.artist, "title": item.title, "bpm": m.bpm or 0,
-           "key": item.initial_key or item.get("sonic_key") or "", "album": item.album,
+    row = {"id": item.id, "name": track_name(item), "artist": item.artist, "title": item.title, "bpm": m.bpm or 0,
+           "key": key_text(m.key), "album": item.album,
            "genre": (genres_of(item) or [""])[0], "energy": energy,
            "camelot": m.key.camelot if m.key else "", "placement": item.get("vibe_placement") or "",
            "path": _text_path(item.path) if paths else "", "length": item.length}
@@ -99,13 +107,13 @@ def build(X: np.ndarray, items: Sequence[Any], *, k: int, space: str,
     """The use case of ``beet graph``: ``X`` ``(n, d)`` unit vectors of ``items`` (rows
     match). Returns ``(payload, page)``; ``payload["comm"]`` are the communities.
     ``words``: what the page's "describe" box needs (textsearch.map_words), if any."""
-    from ..clusters import names
+    from ..clusters import assign
 
     if len(items) < 2:
         raise ValueError("a map needs two or more tracks")
     payload = build_payload(np.asarray(X), [item_meta(it, color_by, paths=paths) for it in items],
                             k=min(k, len(items) - 1), space=space, color_by=color_by,
-                            names_of=lambda labels: names(labels, items))
+                            names_of=lambda labels: assign(labels, items)[1])
     payload["words"] = words
     page = render_html(payload, title=f"sonic map — {space} — {len(items)} tracks")
     return payload, page

@@ -3,9 +3,13 @@
 Evidence, in order of trust: beets ``genres``, the discogs plugin's ``style``,
 ``grouping`` and ``comments``, words in brackets of the title ("(Dub Mix)"), the
 year, ``bpm``, and -- when the musicnn backend stored them -- its tag
-probabilities. A tag is only asserted when a rule matched evidence; energy and
-placement fall back on bpm; with no evidence at all the track is "not
-assessable". Deterministic: the same tags give the same vibe.
+probabilities. Untagged music is assessed from the plugin's own audio analysis: the
+tempo (``sonic_bpm``) and energy (``sonic_energy``) measured at embedding time stand in
+for missing tags. A tag is only asserted when a rule matched evidence; energy comes from
+the ``bpm`` tag, else the measured ``sonic_energy``, else the measured tempo, and only
+with none of them is it a default (``vibe_energy_basis: default``, which ``beet set``
+never prefers over a measurement). With no evidence at all the track is "not
+assessable". Deterministic: the same tags and analysis give the same vibe.
 """
 
 from __future__ import annotations
@@ -109,6 +113,10 @@ ENERGY_SHIFT = {"Dub Techno": -0.5, "Deep House": -0.5, "Hard Techno": +1,
 ENERGY_CAP = {"Ambient": 2.0}
 
 
+NOT_ASSESSABLE = ("not assessable: no genre, style, comments or bpm tags, and no tempo or energy "
+                  "from the audio (run `beet embed --analysis`)")
+
+
 def energy_from_bpm(bpm: float) -> float:
     return float(np.interp(bpm, _BPM, _ENERGY))
 
@@ -162,8 +170,12 @@ def assess(item: Any, vocab: Vocabulary, *, musicnn_tags: dict[str, float] | Non
         if p >= MUSICNN_MIN and tag in MUSICNN_RULES:
             hits.setdefault(MUSICNN_RULES[tag], []).append(f"musicnn {tag} {p:.2f}")
     bpm = float(item.get("bpm") or 0)
-    if not hits and not bpm:  # a year alone says nothing about how a track sounds
-        raise ItemError("not assessable: no genre, style, comments or bpm to go on")
+    tag_bpm = bpm > 0
+    if not tag_bpm and item.get("sonic_bpm"):
+        bpm = float(item["sonic_bpm"])  # the tempo measured from the audio
+    measured = item.get("sonic_energy")
+    if not hits and not bpm and not measured:  # a year alone says nothing about the sound
+        raise ItemError(NOT_ASSESSABLE)
     year = int(item.get("year") or 0)
     if year and "Classic" in vocab.textures and year <= 1999:
         hits.setdefault(("texture", "Classic"), []).append(f"year {year}")
@@ -177,11 +189,17 @@ def assess(item: Any, vocab: Vocabulary, *, musicnn_tags: dict[str, float] | Non
 
     allowed = {"genre": vocab.genres, "character": vocab.characters, "texture": vocab.textures}
     picked = {cat: [t for (c, t) in hits if c == cat and t in allowed[cat]] for cat in allowed}
-    if bpm:
-        energy = energy_from_bpm(bpm)
+    if tag_bpm:
+        energy, basis = energy_from_bpm(bpm), "bpm tag"
         evidence = [f"energy from {bpm:g} BPM"]
+    elif measured:
+        energy, basis = float(measured), "audio energy"
+        evidence = [f"energy {float(measured):g} measured from the audio"]
+    elif bpm:
+        energy, basis = energy_from_bpm(bpm), "audio tempo"
+        evidence = [f"energy from {bpm:g} BPM (tempo measured from the audio)"]
     else:
-        energy = 6.0
+        energy, basis = 6.0, "default"
         evidence = ["no bpm: energy 6 (mid-set) by default"]
     for g in picked["genre"]:
         energy += ENERGY_SHIFT.get(g, 0.0)
@@ -191,12 +209,12 @@ def assess(item: Any, vocab: Vocabulary, *, musicnn_tags: dict[str, float] | Non
         energy = max(energy, 8.5)
     energy = float(np.clip(round(energy * 2) / 2, 1.0, 10.0))
     evidence += [f"{t}: {', '.join(src)}" for (c, t), src in hits.items() if t in picked.get(c, [])]
-    if not any(picked.values()) and not bpm:
-        raise ItemError("not assessable: no genre, style, comments or bpm to go on")
+    if not any(picked.values()) and not bpm and not measured:
+        raise ItemError(NOT_ASSESSABLE)
     sub = [g for g in picked["genre"] if g not in PARENT_GENRES][:3]
     genres = vocab.with_parents(sub)
     genres = (genres + [g for g in picked["genre"] if g in PARENT_GENRES and g not in genres])[:5]
     return Assessment(genres=genres, characters=picked["character"][:5],
                       textures=picked["texture"][:3], energy=energy,
                       placement=placement_for(energy, picked["texture"], vocab),
-                      source="local", evidence=evidence)
+                      source="local", evidence=evidence, energy_basis=basis)

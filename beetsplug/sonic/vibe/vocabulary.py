@@ -91,6 +91,9 @@ class Assessment:
     placement: str
     source: str
     evidence: list[str] = field(default_factory=list)
+    #: where the energy came from: "bpm tag", "audio energy", "audio tempo", "default"
+    #: (the offline analyzer), "" (an LLM's judgement)
+    energy_basis: str = ""
 
     def to_json(self) -> dict:
         return asdict(self)
@@ -99,7 +102,8 @@ class Assessment:
         """The beets flexible fields this assessment is stored as."""
         return {"vibe_genre": list(self.genres), "vibe_character": list(self.characters),
                 "vibe_texture": list(self.textures), "vibe_energy": float(self.energy),
-                "vibe_placement": self.placement, "vibe_source": self.source}
+                "vibe_placement": self.placement, "vibe_source": self.source,
+                "vibe_energy_basis": self.energy_basis or "assessed"}
 
     def tags_line(self) -> str:
         return tags_line(self.genres, self.characters, self.textures)
