@@ -144,6 +144,16 @@ def test_transitions_say_when_they_rest_on_a_doubtful_reading(trust_library, tmp
     assert "doubtful tempo reading" in out
 
 
+def test_a_path_step_says_when_it_rests_on_a_doubtful_reading(trust_library):
+    # the merge of issue 21's hop wording must keep the doubt marks of beet set / beet path
+    records = [json.loads(line) for line in trust_library(
+        "path", "--steps", "1", "--json", "title:Seed", "title:Doubtful").stdout.splitlines()]
+    assert records[-1]["title"] == "Doubtful" and records[-1]["doubtful"] == ["tempo"]
+    text = trust_library("path", "--steps", "1", "title:Seed", "title:Doubtful").stdout
+    line = next(row for row in text.splitlines() if "Doubtful" in row)
+    assert "129.0 BPM?" in line and "(doubtful tempo)" in line
+
+
 def test_a_seed_with_a_doubtful_reading_says_so(trust_library):
     out = trust_library("similar", "--mix", "--loose", "-n", "3", "title:Doubtful").stdout
     assert "confidence 0.20" in out and "doubtful" in out

@@ -67,7 +67,8 @@ def test_a_failed_recomputation_keeps_the_vector_marks_and_retries_it(beet, tmp_
         f.write(b"\0" * st.st_size)
     os.utime(path, ns=(st.st_atime_ns, st.st_mtime_ns))
 
-    res = beet("embed", "--force")
+    res = beet("embed", "--force", check=False)
+    assert res.returncode == 1  # a run with a failed item says so (issue 21)
     assert "failed 1" in res.output and "no audio could be decoded" in res.output
     assert vectors(beet) == before  # the good vector is still there, unchanged
     s = status(beet)
@@ -110,7 +111,8 @@ def test_huge_finite_values_from_the_service_fail_with_a_reason(tmp_path, fake, 
     beet.set(auto=False)
     library(beet, tmp_path, sorted(family_audio.glob("acid_*"))[:2])
     fake.script = [{"then": "ok", "value": 3e38}]
-    res = beet("embed")
+    res = beet("embed", check=False)
+    assert res.returncode == 1  # a run with a failed item says so (issue 21)
     assert "embedded 1" in res.output and "failed 1" in res.output
     assert "could not be normalised" in res.output
     stored = vectors(beet, "gemini")
