@@ -10,7 +10,7 @@
    beats rather than every one), how many onsets fall in a beat, and where the tempo sits
    (a log-normal preference, learned like the rest).
 3. A linear score over that evidence, fitted on a development set of real compositions
-   whose source files state their tempo (``tools/fit_tempo.py``: a conditional logit, one
+   whose source files state their tempo (``tools/fit_analysis.py``: a conditional logit, one
    choice among each track's candidates). The winner's probability among the candidates
    is the confidence: tracks whose reading is ambiguous between levels get low values.
 4. The winner's period refined to 0.01 BPM on a comb over up to 16 beats.
@@ -35,12 +35,12 @@ FEATURES = ("log2 tempo/120", "(log2 tempo/120)^2", "acf 1 beat", "acf 2 beats",
             "acf 4 beats", "acf third beat", "backbeat", "log2 onsets per beat", "beat prominence",
             "harmony acf 1 beat", "harmony acf 2 beats", "harmony acf 4 beats",
             "kick-snare one beat apart")
-#: weights of :data:`FEATURES`, fitted by tools/fit_tempo.py
-WEIGHTS = np.array([-0.02952, -2.256, 3.445, 0.2133, 0.8891, 3.423, -4.653, 1.313, 0.02407, 0.4399,
-                    0.6798, -0.1552, -0.543, -0.2362])
+#: weights of :data:`FEATURES`, fitted by tools/fit_analysis.py
+WEIGHTS = np.array([-0.05374, -2.29, 3.644, -0.01252, 0.6281, 3.726, -4.595, 1.221, 0.04382, 0.5944,
+                    -1.769, 0.216, -2.005, 0.02414])
 #: the confidence: the winner's probability among the candidates, calibrated on held-out
-#: tracks (Platt scaling of its log-odds, tools/fit_tempo.py)
-CALIBRATION = (0.4355, 0.8639)
+#: tracks (Platt scaling of its log-odds, tools/fit_analysis.py)
+CALIBRATION = (0.9012, 0.3532)
 #: phases per beat when the envelope is folded at a candidate's period
 PHASES = 24
 

@@ -1,7 +1,8 @@
 #!/usr/bin/env python3
-"""Fit the tempo scorer's weights (``dj/tempo.py: WEIGHTS``) on the real-music truth set.
+"""Fit the tempo scorer's weights (``dj/tempo.py: WEIGHTS``, ``CALIBRATION``) and the key
+confidence (``dj/tonality.py: KEY_CALIBRATION``) on the real-music truth set.
 
-    python tools/fit_tempo.py [--truth DIR]      (default: ~/.cache/sonic-truth)
+    python tools/fit_analysis.py [--truth DIR]      (default: ~/.cache/sonic-truth)
 
 Each track of ``tools/truth_corpus.py``'s set gives its candidates and their evidence
 (``tempo.evidence`` on the 30 s midpoint the plugin analyses); the right candidates are
@@ -10,7 +11,9 @@ conditional logit (softmax over each track's candidates, L2-penalised) is fitted
 gradient descent. Printed: leave-one-source-out accuracy (each source's tracks judged by
 weights fitted without them: what to expect on music from elsewhere), the accuracy with
 every track in, and the weights to paste. Tracks none of whose candidates is right
-teach nothing and are counted as misses.
+teach nothing and are counted as misses. The confidences are Platt-scaled on held-out
+readings: the tempo's from its probability among the candidates, the key's from the
+margin of its profile correlation over the runner-up.
 """
 
 from __future__ import annotations
@@ -127,6 +130,39 @@ def main() -> None:
     w = fit(data, l2=args.l2)
     print(f"all in: {accuracy(data, w)[0]}/{n}")
     print("WEIGHTS = np.array([" + ", ".join(f"{x:.4g}" for x in w) + "])")
+    fit_key(load_truth(args.truth))
+
+
+def fit_key(truth: list[dict]) -> None:
+    """The key confidence's calibration (the key itself has no fitted parameter)."""
+    truth = [t for t in truth if t["keys"]]
+    margins, right = [], []
+    for t, y in zip(truth, segments([t["path"] for t in truth])):
+        s = tonality.key_scores(tonality.pitch_profile(y, SR))
+        order = np.argsort(s)[::-1]
+        best = int(order[0])
+        margins.append(float(s[best] - s[order[1]]))
+        right.append(any(k.tonic == best % 12 and k.minor == (best >= 12) for k in t["keys"]))
+    m, r = np.array(margins), np.array(right, float)
+    a, b = logistic(m, r)
+    conf = 1 / (1 + np.exp(-(a * m + b)))
+    print(f"\nkey: {int(r.sum())}/{len(r)} exact")
+    for lo in (0.5, 0.8):
+        sel = conf >= lo
+        print(f"  confidence >= {lo}: {sel.sum()} tracks, {r[sel].mean() if sel.any() else float('nan'):.1%} right")
+    print(f"KEY_CALIBRATION = ({a:.4g}, {b:.4g})")
+
+
+def logistic(x: np.ndarray, y: np.ndarray, *, steps: int = 20000, rate: float = 0.5) -> tuple[float, float]:
+    """``(a, b)`` of P(y) = sigmoid(a * x + b) by maximum likelihood (x standardised inside)."""
+    mu, sd = x.mean(), x.std() + 1e-12
+    z = (x - mu) / sd
+    a, b = 1.0, 0.0
+    for _ in range(steps):
+        q = 1 / (1 + np.exp(-(a * z + b)))
+        a -= rate * (np.mean((q - y) * z) + 0.01 * a)
+        b -= rate * np.mean(q - y)
+    return a / sd, b - a * mu / sd
 
 
 if __name__ == "__main__":
