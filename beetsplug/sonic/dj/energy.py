@@ -5,7 +5,8 @@
 
 density   = onsets per second (peaks of the onset envelope), 0 -> 0, 8/s and more -> 1
 tempo     = 70 BPM -> 0, 175 BPM -> 1 (0 without a pulse; a half-time reading doubled when
-            there are more than 1.75 onsets per beat: drum & bass read at 85)
+            there are more than 1.75 onsets per beat: drum & bass read at 85; a reading
+            over 140 halved when there are fewer than 0.85: plucks read at 180)
 loudness  = RMS -30 dBFS -> 0, -8 dBFS -> 1
 brightness = spectral centroid 400 Hz -> 0, 3500 Hz -> 1 (log scale)
 """
@@ -20,6 +21,10 @@ WEIGHTS = {"density": 0.35, "tempo": 0.40, "loudness": 0.10, "brightness": 0.15}
 #: onsets per beat above which a reading under 100 BPM is taken as half time: plucked
 #: acoustic patterns at 85-97 BPM have 1.3-1.6, broken beats read at 85 have 2.0-3.0
 BUSY_PER_BEAT = 1.75
+#: onsets per beat below which a reading over 140 BPM is taken as double time: plucked
+#: patterns at 85-96 read at 170-192 have 0.72-0.75 (most "beats" empty), drum & bass
+#: read at 170 has 1.0-1.5
+SPARSE_PER_BEAT = 0.85
 ONSET_MIN = 5.0
 
 
@@ -41,6 +46,8 @@ def energy(y: np.ndarray, sr: int, *, bpm: float | None,
         bpm = None  # no pulse to speak of: a tempo reading is noise
     elif bpm and bpm < 100 and density > BUSY_PER_BEAT * bpm / 60:
         bpm *= 2  # busy half-time reading (drum & bass read at 85): count the fast pulse
+    elif bpm and bpm > 140 and density < SPARSE_PER_BEAT * bpm / 60:
+        bpm /= 2  # sparse double-time reading (plucks at 90 read at 180): count the felt pulse
     rms_db = 10 * np.log10(float(np.mean(y.astype(np.float64) ** 2)) + 1e-12)
     S = stft_power(y, 2048, 1024)
     freqs = np.linspace(0, sr / 2, S.shape[1])
