@@ -4,6 +4,8 @@ a problem is logged and ``beet embed --status`` / ``--prune`` reconcile later.""
 
 from __future__ import annotations
 
+import os
+
 from beets.util import displayable_path
 
 from . import indexer, output
@@ -11,6 +13,7 @@ from .dj.run import store_outcome
 from .errors import FatalError
 from .progress import Progress
 from .runtime import Runtime
+from .store import library
 
 #: during an import, a progress line after every this many embedded items
 PROGRESS_EVERY = 10
@@ -28,7 +31,9 @@ def _import_error(rt: Runtime, what: str, exc: FatalError, count: int) -> None:
 
 
 def embed_imported(rt: Runtime, items: list) -> None:
-    """The import stage: embed a task's new items; a bad file never stops the import.
+    """The import stage: hand a task's new items to the import's worker pool (started
+    with the first task, see :mod:`.import_run`) and return; a bad file never stops
+    the import. What finished meanwhile gets its tempo/key/energy fields here.
 
     With a hosted backend nothing waits on the network here: the items are
     remembered and embedded when the import is over (:func:`finish_import`), so the
@@ -40,27 +45,60 @@ def embed_imported(rt: Runtime, items: list) -> None:
         if rt.settings.hosted:
             rt.deferred.extend(item.id for item in items)
             return
-        space = rt.audio_space()
-        by_id = {item.id: item for item in items}
-        report = indexer.embed_now(
-            rt.store, space, rt.backend, items, workers=1,
-            on_outcome=lambda out: store_outcome(by_id.get(out.item_id), out.extra,
-                                                 write_tags=rt.settings.write_tags))
+        if rt.import_run is None:
+            from .import_run import ImportRun
+
+            rt.import_run = ImportRun(
+                rt.store, rt.audio_space(), rt.backend,
+                workers=rt.settings.workers or os.cpu_count() or 1,
+                options=rt.settings.backend_options(),
+                on_wait=lambda: output.line("sonic: another run is writing to this sidecar; the "
+                                            "import's embedding waits for it to finish"),
+                on_written=_progress)
+        rt.import_items.update((item.id, item) for item in items)
+        rt.import_run.add(items)
     except FatalError as exc:
         _import_error(rt, "not embedding imported items", exc, len(items))
         return
-    _log_failures(rt, report)
+    _collect(rt, rt.import_run.written())
+
+
+def _progress(done: int, seconds: float) -> None:
+    """A long import says how it goes (told by the import's writing thread)."""
+    if done % PROGRESS_EVERY == 0:
+        output.line(f"sonic: {done} new item(s) embedded so far ({done / max(seconds, 1e-9):.1f} "
+                    "per second)")
+
+
+def _collect(rt: Runtime, outcomes: list) -> None:
+    """Tempo/key/energy onto the items whose vectors were written."""
+    for out in outcomes:
+        item = rt.import_items.pop(out.item_id, None)
+        store_outcome(item, out.extra, write_tags=rt.settings.write_tags)
+        if out.error:
+            rt.log.warning("could not embed {}", output.failure(out.path, out.error))
+
+
+def _finish_run(rt: Runtime, lib) -> None:
+    """The end of an import: the rest of the pool's work, then what it did."""
+    run, rt.import_run = rt.import_run, None
+    if run is None:
+        return
+    try:
+        report = run.finish(present=lambda ids: library.existing(lib, ids))
+    except FatalError as exc:
+        report = run.report
+        report.fatal = report.fatal or exc
+    _collect(rt, run.written())
+    rt.import_items.clear()
     if report.fatal:
         _import_error(rt, "not embedding imported items", report.fatal,
                       report.planned - report.embedded - len(report.failed))
-    before = rt.import_tally[0] + rt.import_tally[1]
     rt.import_tally[0] += report.embedded
     rt.import_tally[1] += len(report.failed)
     rt.import_tally[2] += report.seconds
-    done = rt.import_tally[0] + rt.import_tally[1]
-    if done // PROGRESS_EVERY > before // PROGRESS_EVERY:  # a long import says how it goes
-        output.line(f"sonic: {done} new item(s) embedded so far "
-                    f"({done / max(rt.import_tally[2], 1e-9):.1f} per second of embedding)")
+    if report.refit:
+        output.line("sonic: " + output.refit_line(run.space.name, *report.refit))
 
 
 def vibe_imported(rt: Runtime, items: list) -> None:
@@ -85,6 +123,7 @@ def vibe_imported(rt: Runtime, items: list) -> None:
 def finish_import(rt: Runtime, lib) -> None:
     """After ``beet import``: say what the import stage embedded, then embed (and assess)
     what hosted services were handed during the import."""
+    _finish_run(rt, lib)
     embedded, failed, seconds, skipped = rt.import_tally
     if embedded or failed:
         output.line(f"sonic: embedded {embedded} new item(s) in {seconds:.1f} s"

@@ -22,6 +22,8 @@ class Runtime:
         self.deferred_vibes: list[int] = []   # items imported for a hosted vibe analyzer
         self.before_write: dict[int, tuple[float, int] | None] = {}  # file state before a tag write
         self.import_tally: list = [0, 0, 0.0, 0]  # embedded, failed, seconds, skipped: this import
+        self.import_run = None                # the import's worker pool and writer (import_run.py)
+        self.import_items: dict = {}          # items handed to it, by id, until their result
         self._said: set[str] = set()
 
     @property

@@ -6,6 +6,7 @@ from beets import ui
 
 from .. import output, playlist
 from ..errors import FatalError
+from ..store import library
 
 
 def add_playlist_option(cmd: ui.Subcommand, help_text: str) -> None:
@@ -35,3 +36,15 @@ def query_items(rt, lib, opts, args, *, at_least: int = 1, what: str = "") -> li
         need = what or ("at least one track" if at_least == 1 else f"at least {at_least} tracks")
         raise FatalError(f"{need}; {len(found)} match {asked!r}" if found else f"no items match {asked!r}")
     return found
+
+
+def whole_library(opts, args) -> bool:
+    return not args and not getattr(opts, "playlist", None)
+
+
+def rows(rt, lib, opts, args, *, columns=("path",), flex=()) -> list:
+    """:func:`items`, but the whole library (no query) as rows of a few
+    columns (:class:`~..store.library.Row`): what a command over 50,000 tracks can afford."""
+    if whole_library(opts, args):
+        return library.rows(lib, columns, flex)
+    return items(rt, lib, opts, args)

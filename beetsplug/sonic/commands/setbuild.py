@@ -9,6 +9,7 @@ from .. import output, sets
 from ..errors import FatalError
 from ..library_ops import query_rows
 from ..playlist import M3UTarget, matching
+from ..store import library
 from . import common
 
 FORMAT = "$sonic_pos  $sonic_energy_shown  $sonic_bpm_shown  $sonic_camelot_shown  $sonic_step  $artist - $title"
@@ -61,9 +62,30 @@ def make_path() -> ui.Subcommand:
     return cmd
 
 
-def _pool(rt, pool: list):
-    from ..dj.fields import mixable
+#: what a pool needs of every track (the whole library is read as these columns only)
+POOL_COLUMNS = ("artist", "title", "bpm", "initial_key")
+POOL_FLEX = ("sonic_bpm", "sonic_camelot", "sonic_energy", "vibe_energy")
 
+
+class _Mixables:
+    """``mixable(item)`` of a pool's rows, worked out for the rows the search visits."""
+
+    def __init__(self, items: list):
+        from ..dj.fields import mixable
+
+        self.items, self.done, self.mixable = items, [None] * len(items), mixable
+
+    def __getitem__(self, r: int):
+        m = self.done[r]
+        if m is None:
+            m = self.done[r] = self.mixable(self.items[r])
+        return m
+
+    def __len__(self) -> int:
+        return len(self.items)
+
+
+def _pool(rt, pool: list):
     space = rt.read_space(None)
     ids, X = rt.store.matrix(space)
     rows, by_id = query_rows(ids, pool)
@@ -71,7 +93,16 @@ def _pool(rt, pool: list):
         raise FatalError(f"{len(rows)} track(s) of the pool have a vector: run `beet embed`")
     items = [by_id[int(ids[r])] for r in rows]
     energy = np.array([float(it.get("vibe_energy") or it.get("sonic_energy") or np.nan) for it in items])
-    return items, np.asarray(X[rows]), [mixable(it) for it in items], energy
+    rows = np.asarray(rows)
+    Xp = np.asarray(X) if len(rows) == len(ids) else np.asarray(X[rows])  # the whole library: no copy
+    return items, Xp, _Mixables(items), energy
+
+
+def _whole(lib, items: list, rows) -> None:
+    """The printed tracks as beets items (the pool holds a few columns of each)."""
+    for r in rows:
+        if r is not None and isinstance(items[r], library.Row):
+            items[r] = lib.get_item(items[r].id)
 
 
 def energy_source(item) -> str | None:
@@ -139,7 +170,8 @@ def run_set(rt, lib, opts, args) -> None:
     except ValueError as exc:
         raise FatalError(str(exc)) from None
     opts.m3u = M3UTarget.of(opts.m3u) if opts.m3u else None
-    items, X, mix, energy = _pool(rt, common.items(rt, lib, opts, args))
+    items, X, mix, energy = _pool(rt, common.rows(rt, lib, opts, args, columns=POOL_COLUMNS,
+                                                  flex=POOL_FLEX))
     row_of = {it.id: i for i, it in enumerate(items)}
     start = ([row_of[it.id] for it in matching(lib, opts.start, rt.log) if it.id in row_of]
              if opts.start else None)
@@ -166,6 +198,7 @@ def run_set(rt, lib, opts, args) -> None:
         if not opts.loose or not built.steps:
             raise FatalError(msg)
         rt.log.warning("{}", msg)
+    _whole(lib, items, [s.row for s in built.steps] + [s.runner_up for s in built.steps])
     _print(rt, opts, items, [s.row for s in built.steps], targets, built, mix, energy)
 
 
@@ -182,7 +215,8 @@ def run_path(rt, lib, opts, args) -> None:
             raise FatalError(f"no track matches {q!r}")
         ends.append(found[0])
     # the steps come from the playlist (--playlist) or the whole library
-    pool = common.items(rt, lib, opts, []) if opts.playlist else list(lib.items())
+    pool = (common.items(rt, lib, opts, []) if opts.playlist
+            else library.rows(lib, POOL_COLUMNS, POOL_FLEX))
     pool += [e for e in ends if e.id not in {it.id for it in pool}]
     items, X, mix, energy = _pool(rt, pool)
     row_of = {it.id: i for i, it in enumerate(items)}
@@ -192,4 +226,5 @@ def run_path(rt, lib, opts, args) -> None:
     ends = [row_of[e.id] for e in ends]
     rules = sets.Rules(opts.bpm_range, opts.key, 0, opts.loose) if opts.mix else None
     rows = sets.path(X, mix, ends[0], ends[1], steps=opts.steps, rules=rules)
+    _whole(lib, items, rows)
     _print(rt, opts, items, rows, mixables=mix, energy=energy)
