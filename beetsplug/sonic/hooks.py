@@ -193,11 +193,22 @@ def follow_file(rt: Runtime, item, source: bytes | None, destination: bytes, *,
     state = indexer.file_state(destination)
     if state is None:
         return
-    try:
-        rt.store.relocate(item.id, destination, *state, old_path=source,
-                          old_mtime=state[0] if same_mtime else None, old_size=state[1])
-    except FatalError as exc:
-        rt.warn_once(exc, f"could not follow moved files ({exc}); `beet embed` re-embeds them later")
+
+    def relocate() -> None:
+        try:
+            rt.store.relocate(item.id, destination, *state, old_path=source,
+                              old_mtime=state[0] if same_mtime else None, old_size=state[1])
+        except FatalError as exc:
+            rt.warn_once(exc, f"could not follow moved files ({exc}); `beet embed` re-embeds them later")
+
+    _now_or_once_written(rt, item, destination, relocate)
+
+
+def _now_or_once_written(rt: Runtime, item, path: bytes, then) -> None:
+    """During an import, an item still in the worker pool is followed once its vector is
+    written (:meth:`.import_run.ImportRun.follow`); otherwise now."""
+    if rt.import_run is None or not rt.import_run.follow(item.id, path, then):
+        then()
 
 
 def before_write(rt: Runtime, item, path: bytes) -> None:
@@ -213,8 +224,12 @@ def after_write(rt: Runtime, item, path: bytes) -> None:
     state = indexer.file_state(path)
     if before is None or state is None:
         return
-    try:
-        rt.store.relocate(item.id, path, *state, old_path=path, old_mtime=before[0],
-                          old_size=before[1])
-    except FatalError as exc:
-        rt.warn_once(exc, f"could not follow re-tagged files ({exc}); `beet embed` re-embeds them later")
+
+    def relocate() -> None:
+        try:
+            rt.store.relocate(item.id, path, *state, old_path=path, old_mtime=before[0],
+                              old_size=before[1])
+        except FatalError as exc:
+            rt.warn_once(exc, f"could not follow re-tagged files ({exc}); `beet embed` re-embeds them later")
+
+    _now_or_once_written(rt, item, path, relocate)

@@ -43,6 +43,9 @@ class ImportRun:
         self._tasks = runner.Feed()
         self._done: deque[Outcome] = deque()
         self._written: list[int] = []
+        self._mx = threading.Lock()
+        self._pending: dict[int, bytes] = {}   # handed over, not written: id -> current path
+        self._follow: dict[int, list[Callable[[], None]]] = {}  # what to do once it is written
         self._thread = threading.Thread(target=self._write, args=(workers, options),
                                         name="sonic-import-writer", daemon=True)
         self._thread.start()
@@ -52,14 +55,36 @@ class ImportRun:
         todo, current = indexer.plan(self.store, self.space, items)
         self.report.planned += len(todo)
         self.report.up_to_date += current
+        with self._mx:
+            self._pending.update((item.id, item.path) for item in todo)
         self._tasks.put([(item.id, item.path) for item in todo])
         return len(todo)
+
+    def follow(self, item_id: int, path: bytes, then: Callable[[], None]) -> bool:
+        """beets moved, copied or re-tagged an item (to ``path``): when its vector is not
+        written yet, ``then()`` runs right after it is (False: run it now yourself). A
+        task whose file moved away before it was read is computed again from ``path``."""
+        with self._mx:
+            if item_id not in self._pending:
+                return False
+            self._pending[item_id] = path
+            self._follow.setdefault(item_id, []).append(then)
+            return True
 
     def _write(self, workers: int, options: dict) -> None:
         results = runner.feed(self.backend, self._tasks, workers, options)
         try:
             for out in results:
-                indexer.write_outcome(self.store, self.space, self.backend, out)
+                with self._mx:
+                    path = self._pending.get(out.item_id, out.path)
+                    if out.error and out.transient and path != out.path:  # moved before it was read
+                        self._follow.pop(out.item_id, None)
+                        self._tasks.put([(out.item_id, path)])
+                        continue
+                    indexer.write_outcome(self.store, self.space, self.backend, out)
+                    self._pending.pop(out.item_id, None)
+                    for then in self._follow.pop(out.item_id, []):
+                        then()
                 self._written.append(out.item_id)
                 self._done.append(out)
                 if self._on_written:
