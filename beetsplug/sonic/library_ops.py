@@ -36,7 +36,8 @@ def status(store: Store, space: Space, items: Iterable[Any], *, library_ids: set
     """Counts over ``items`` (the query; anything with ``id`` and ``path``); orphans are
     counted against the whole library. Reads four columns of the space, never a vector."""
     states = bulk.file_states(store, space)
-    errors = bulk.error_counts(store, space) if len(states) > 0 else {}
+    failed = any(not s[3] for s in states.values())
+    errors = bulk.error_counts(store, space) if failed else {}
     st = Status(space)
     for item in items:
         entry = states.get(item.id)

@@ -100,9 +100,13 @@ def build_set(X: np.ndarray, mix: list, energy: np.ndarray, artist: list[str], *
     for pos in range(1, n):
         last_slot = pos == n - 1 and end is not None
         expanded = []
+        lasts = sorted({seq[-1] for seq, _, _ in beams})
+        # one pass over the pool for every beam's last track (X is read once per position)
+        S = np.asarray(X[lasts]) @ np.asarray(X).T
+        row_of = {a: i for i, a in enumerate(lasts)}
         for seq, score, info in beams:
             a = seq[-1]
-            sims = X @ X[a]
+            sims = S[row_of[a]]
             if last_slot:
                 cand = [end]
             else:

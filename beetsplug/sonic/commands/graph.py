@@ -9,6 +9,7 @@ from .. import clusters, graph, output
 from ..errors import FatalError
 from ..library_ops import query_rows
 from ..playlist import check_writable
+from ..store import library
 from . import common
 
 
@@ -31,13 +32,28 @@ def make() -> ui.Subcommand:
     return cmd
 
 
+#: what the page shows of each track (the whole library is read as these columns only)
+COLUMNS = ("artist", "title", "bpm", "initial_key", "album", "genres", "length", "path")
+FLEX = ("genre", "vibe_genre", "sonic_bpm", "sonic_camelot", "sonic_key", "vibe_energy",
+        "sonic_energy", "vibe_placement", "sonic_cluster", "sonic_cluster_name")
+
+
+def _tracks(rt, lib, opts, args) -> list:
+    if not common.whole_library(opts, args):
+        return common.items(rt, lib, opts, args)
+    columns, flex = list(COLUMNS), list(FLEX)
+    if opts.color_by:
+        (columns if library.is_fixed(opts.color_by) else flex).append(opts.color_by)
+    return library.rows(lib, columns, flex)
+
+
 def run(rt, lib, opts, args) -> None:
     if opts.k < 1:
         raise FatalError("-k must be at least 1")
     out = check_writable(opts.output)
     space = rt.read_space(opts.space)
     ids, X = rt.store.matrix(space)
-    rows, by_id = query_rows(ids, common.items(rt, lib, opts, args))
+    rows, by_id = query_rows(ids, _tracks(rt, lib, opts, args))
     if len(rows) < 2:
         raise FatalError(f"{len(rows)} matching track(s) have a vector in the {space.name} space; "
                          "a map needs two or more (run `beet embed`)")
