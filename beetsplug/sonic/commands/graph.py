@@ -32,6 +32,8 @@ def make() -> ui.Subcommand:
     return cmd
 
 
+#: tracks a browser draws and lays out smoothly (docs/performance.md, `beet graph`)
+DRAWS_SMOOTHLY = 20_000
 #: what the page shows of each track (the whole library is read as these columns only)
 COLUMNS = ("artist", "title", "bpm", "initial_key", "album", "genres", "length", "path")
 FLEX = ("genre", "vibe_genre", "sonic_bpm", "sonic_camelot", "sonic_key", "vibe_energy",
@@ -64,6 +66,9 @@ def run(rt, lib, opts, args) -> None:
         f.write(page)
     output.line(f"wrote {out}: {len(rows)} tracks, {len(rows) * payload['k']} links, "
                 f"{payload['ncomm']} communities, {len(page.encode()) / 1e6:.1f} MB")
+    if len(rows) > DRAWS_SMOOTHLY:
+        output.line(f"note: a browser draws about {DRAWS_SMOOTHLY:,} tracks smoothly; this page "
+                    f"settles slowly: map a query (e.g. `beet graph genre:techno`) to explore")
     if not args and not opts.playlist and opts.space is None and opts.k == 4:
         # the whole library in the audio space: its communities become the sonic_cluster fields
         changed, n = clusters.store(lib, items, np.asarray(payload["comm"]))
