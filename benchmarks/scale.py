@@ -137,7 +137,7 @@ def copy_of(home: str) -> str:
     tmp = tempfile.mkdtemp(prefix="sonic-scale-", dir=CACHE)
     for name in os.listdir(home):
         src = os.path.join(home, name)
-        if os.path.isfile(src) and not name.startswith("."):
+        if os.path.isfile(src) and not name.startswith(".") and not name.endswith(".bak"):
             shutil.copy2(src, tmp)
     config(tmp, music=os.path.join(home, "music"))  # the same files, the same paths
     return tmp
@@ -175,7 +175,7 @@ def main() -> None:
         for name, argv in cmds.items():
             if only and not any(o in name for o in only):
                 continue
-            beet(home, *argv, check=False)  # warm the page cache (and the matrix file)
+            beet(home, *argv, check=False)  # warm the page cache (and the matrix file, a migration)
             runs = [beet(home, *argv, check=False) for _ in range(a.runs)]
             wall = statistics.median(r[0] for r in runs)
             print(f"| `beet {' '.join(argv)}` | {wall:.2f} s | {max(r[1] for r in runs)} MB |", flush=True)
@@ -188,7 +188,38 @@ def main() -> None:
             writes(home, n)
 
 
+def five_tracks() -> str:
+    """A folder of 5 generated tracks (30 s) to import."""
+    from _audio import tracks
+
+    paths = tracks("scale-import", per_family=2, seconds=30)[:5]
+    folder = os.path.join(CACHE, "import-5")
+    if not os.path.isdir(folder):
+        os.makedirs(folder)
+        for p in paths:
+            os.symlink(p, os.path.join(folder, os.path.basename(p)))
+    return folder
+
+
+def import_five(home: str | None) -> tuple[float, int]:
+    """Import 5 tracks with auto-embedding into a copy of ``home`` (None: an empty library)."""
+    tmp = copy_of(home) if home else tempfile.mkdtemp(prefix="sonic-scale-", dir=CACHE)
+    try:
+        config(tmp, auto=True, music=os.path.join(home, "music") if home else None)
+        w, m, out = beet(tmp, "import", five_tracks())
+        assert "embedded 5 new item(s)" in out, out
+        return w, m
+    finally:
+        shutil.rmtree(tmp, ignore_errors=True)
+
+
 def writes(home: str, n: int) -> None:
+    empty = [import_five(None) for _ in range(2)]
+    full = [import_five(home) for _ in range(2)]
+    print(f"| `beet import` of 5 tracks, empty library | {min(e[0] for e in empty):.2f} s | "
+          f"{max(e[1] for e in empty)} MB |")
+    print(f"| `beet import` of 5 tracks into this library | {min(f[0] for f in full):.2f} s | "
+          f"{max(f[1] for f in full)} MB |")
     tmp = copy_of(home)
     try:
         w, m, _ = beet(tmp, "rm", "-f", "id:5")
@@ -203,6 +234,7 @@ def writes(home: str, n: int) -> None:
         c.close()
         w, m, out = beet(tmp, "embed")
         print(f"| `beet embed` with a refit due | {w:.2f} s | {m} MB | {out.strip().splitlines()[-1:]} |")
+        print(f"sidecar after the refit: {os.path.getsize(_sidecar(tmp)) / 1e6:.0f} MB")
     finally:
         shutil.rmtree(tmp, ignore_errors=True)
 

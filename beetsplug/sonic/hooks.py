@@ -165,7 +165,9 @@ def finish_import(rt: Runtime, lib) -> None:
 
     try:
         report = indexer.embed_now(rt.store, rt.audio_space(), rt.backend, items, on_plan=on_plan,
-                                   on_outcome=on_outcome)
+                                   on_outcome=on_outcome, present=lambda ids: library.existing(lib, ids),
+                                   on_wait=lambda: output.line("sonic: another run is writing to this "
+                                                               "sidecar; waiting for it to finish"))
     except FatalError as exc:
         rt.log.error("not embedding imported items: {}", exc)
         return

@@ -40,8 +40,11 @@ FEW = 2000
 def plan(store: Store, space: Space, items: Iterable[Any], *, force: bool = False) -> tuple[list, int]:
     """``(items that need a vector, number already up to date)``."""
     items = list(items)
-    entries = (bulk.entries_of(store, space, [item.id for item in items]) if len(items) < FEW
-               else store.entries(space))
+    if len(items) < FEW:
+        entries = bulk.entries_of(store, space, [item.id for item in items])
+    else:  # the file states alone, read from the covering index (no row of raw outputs)
+        entries = {iid: Entry(iid, p, m, sz, "", ok, None)
+                   for iid, (p, m, sz, ok) in bulk.file_states(store, space).items()}
     todo, current = [], 0
     for item in items:
         if not force and is_current(entries.get(item.id), item.path, file_state(item.path)):
