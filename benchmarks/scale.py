@@ -43,16 +43,21 @@ def config(home: str, *, auto: bool = False, music: str | None = None) -> str:
     return path
 
 
-def beet(home: str, *args: str, check: bool = True) -> tuple[float, int, str]:
+#: with --compare DIR: the environment that runs the code in DIR instead (see compare())
+OTHER: dict[str, str] | None = None
+
+
+def beet(home: str, *args: str, check: bool = True, other: bool = False) -> tuple[float, int, str]:
     """``(wall seconds, peak RSS in MB, output)`` of one ``beet`` process. The peak is
     measured by ``/usr/bin/time`` (a small parent: a child forked from this big process
     would inherit its high-water mark)."""
-    env = dict(os.environ, BEETSDIR=home)
+    env = dict(os.environ, BEETSDIR=home, **(OTHER if other else {}))
     with tempfile.NamedTemporaryFile("r", suffix=".rss") as rss:
         t = time.perf_counter()
         proc = subprocess.run(["/usr/bin/time", "-f", "%M", "-o", rss.name, sys.executable, "-m",
                                "beets", *args], env=env, stdout=subprocess.PIPE,
-                              stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL)
+                              stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL,
+                              cwd=tempfile.gettempdir() if other else None)
         wall = time.perf_counter() - t
         peak = int(rss.read().strip().splitlines()[-1]) // 1024
     out = proc.stdout.decode(errors="replace")
@@ -155,8 +160,55 @@ READS = {
 }
 
 
+def old_schema_copy(home: str) -> str:
+    """A copy of the library whose sidecar an older beets-sonic opens (schema 3)."""
+    import sqlite3
+
+    tmp = copy_of(home)
+    c = sqlite3.connect(_sidecar(tmp))
+    c.execute("DROP INDEX IF EXISTS entries_state")
+    c.execute("PRAGMA user_version = 3")
+    c.commit()
+    c.close()
+    return tmp
+
+
+def compare(sizes: list[int], code: str, runs: int, only: list[str]) -> None:
+    """Each command with this code and with the code in ``code`` (a checkout's root holding
+    ``beetsplug/``), interleaved on the same machine at the same time: the ratio is what
+    to read on a machine shared with other work."""
+    global OTHER
+    with open(os.path.join(code, "sitecustomize.py"), "w") as f:  # hide this editable install
+        f.write("import sys\nsys.meta_path[:] = [f for f in sys.meta_path if 'editable' not in repr(f)]\n")
+    OTHER = {"PYTHONPATH": code}
+    for n in sizes:
+        home = build(n)
+        old = old_schema_copy(home)
+        try:
+            print(f"\n## {n} items: this code vs {code} (min of {runs}, interleaved)")
+            print("| command | before | after | before / after | peak before | peak after |")
+            print("| --- | ---: | ---: | ---: | ---: | ---: |")
+            cmds = dict(READS, graph=("graph", "-o", os.path.join(CACHE, f"map-{n}.html")))
+            for name, argv in cmds.items():
+                if only and not any(o in name for o in only):
+                    continue
+                beet(home, *argv, check=False)
+                beet(old, *argv, check=False, other=True)
+                new_runs, old_runs = [], []
+                for _ in range(runs):
+                    old_runs.append(beet(old, *argv, check=False, other=True))
+                    new_runs.append(beet(home, *argv, check=False))
+                b, a = min(r[0] for r in old_runs), min(r[0] for r in new_runs)
+                print(f"| `beet {' '.join(argv)}` | {b:.2f} s | {a:.2f} s | {b / a:.1f}x | "
+                      f"{max(r[1] for r in old_runs)} MB | {max(r[1] for r in new_runs)} MB |", flush=True)
+        finally:
+            shutil.rmtree(old, ignore_errors=True)
+
+
 def main() -> None:
     ap = argparse.ArgumentParser()
+    ap.add_argument("--compare", metavar="DIR", help="also run the code in DIR (e.g. `git archive "
+                    "REV beetsplug | tar -x -C DIR`), interleaved, and print both")
     ap.add_argument("sizes", nargs="*", type=int, default=[1000, 10000, 50000])
     ap.add_argument("--runs", type=int, default=3)
     ap.add_argument("--only", default="")
@@ -165,6 +217,8 @@ def main() -> None:
     a = ap.parse_args()
     only = [s for s in a.only.split(",") if s]
     os.makedirs(CACHE, exist_ok=True)
+    if a.compare:
+        return compare(a.sizes, a.compare, a.runs, only)
     for n in a.sizes:
         home = build(n)
         side = os.path.getsize(_sidecar(home))

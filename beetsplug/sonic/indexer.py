@@ -126,7 +126,9 @@ def embed_items(store: Store, space: Space, backend: Backend, items: Sequence[An
         report.fatal = exc
     finally:
         report.seconds = time.monotonic() - start
-        settle(store, space, backend, report, written, present)
+        # after Ctrl-C the beets library may be mid-transaction (its lock held): leave it
+        # alone; orphans count nowhere, and `beet embed --prune` deletes them
+        settle(store, space, backend, report, written, None if report.interrupted else present)
     return report
 
 
