@@ -67,6 +67,10 @@ POOL_COLUMNS = ("artist", "title", "bpm", "initial_key")
 POOL_FLEX = ("sonic_bpm", "sonic_camelot", "sonic_energy", "vibe_energy")
 
 
+#: above this many pool tracks, mixability is worked out only for the tracks visited
+LAZY_ABOVE = 5000
+
+
 class _Mixables:
     """``mixable(item)`` of a pool's rows, worked out for the rows the search visits."""
 
@@ -95,6 +99,10 @@ def _pool(rt, pool: list):
     energy = np.array([float(it.get("vibe_energy") or it.get("sonic_energy") or np.nan) for it in items])
     rows = np.asarray(rows)
     Xp = np.asarray(X) if len(rows) == len(ids) else np.asarray(X[rows])  # the whole library: no copy
+    if len(items) <= LAZY_ABOVE:  # a plain list: cheaper than lazy look-ups at this size
+        from ..dj.fields import mixable
+
+        return items, Xp, [mixable(it) for it in items], energy
     return items, Xp, _Mixables(items), energy
 
 
