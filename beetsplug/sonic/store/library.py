@@ -121,12 +121,17 @@ def _reader(lib) -> Iterator[_Plain]:
 
         uri = "file:" + quote(os.path.abspath(os.fsdecode(lib.path))) + "?mode=ro"
         conn = sqlite3.connect(uri, uri=True, timeout=30, isolation_level=None)
+        try:
+            conn.execute("BEGIN")
+            conn.execute("SELECT 1 FROM items LIMIT 1").fetchall()
+        except sqlite3.Error:
+            conn.close()
+            raise
     except (sqlite3.Error, TypeError, ValueError):
         with lib.transaction() as tx:
             yield tx
         return
     try:
-        conn.execute("BEGIN")
         yield _Plain(conn)
     finally:
         conn.close()
