@@ -175,3 +175,21 @@ def test_the_refit_block_by_block_equals_the_refit_in_one_piece():
         for key in whole:
             assert np.allclose(whole[key], blocks[key], rtol=1e-4, atol=1e-5), key
         assert np.allclose(backend.derive(R, whole), backend.derive(R, blocks), atol=1e-4)
+
+
+def test_the_graph_of_a_big_library_finds_the_exact_neighbours_of_clustered_tracks():
+    from beetsplug.sonic import analysis
+    from beetsplug.sonic.graph.neighbours import knn_cells
+
+    rng = np.random.default_rng(2)
+    centers = rng.standard_normal((40, 32))
+    X = centers[rng.integers(0, 40, 3000)] + 0.3 * rng.standard_normal((3000, 32))
+    X = (X / np.linalg.norm(X, axis=1, keepdims=True)).astype(np.float32)
+    idx, sim = knn_cells(X, k=4)
+    exact, _ = analysis.knn(X, k=4)
+    assert not (idx == np.arange(len(X))[:, None]).any()  # never its own neighbour
+    recall = np.mean([len(set(a) & set(b)) / 4 for a, b in zip(idx, exact)])
+    assert recall >= 0.95
+    assert np.all(np.diff(sim, axis=1) <= 1e-6)  # best first
+    again, _ = knn_cells(X, k=4)
+    assert (again == idx).all()  # deterministic: stored clusters don't churn between runs
