@@ -33,7 +33,8 @@ def _import_error(rt: Runtime, what: str, exc: FatalError, count: int) -> None:
 def embed_imported(rt: Runtime, items: list) -> None:
     """The import stage: hand a task's new items to the import's worker pool (started
     with the first task, see :mod:`.import_run`) and return; a bad file never stops
-    the import. What finished meanwhile gets its tempo/key/energy fields here.
+    the import. Their tempo/key/energy fields are stored at the end of the import
+    (:func:`finish_import`), when beets' pipeline no longer holds the items.
 
     With a hosted backend nothing waits on the network here: the items are
     remembered and embedded when the import is over (:func:`finish_import`), so the
@@ -54,29 +55,31 @@ def embed_imported(rt: Runtime, items: list) -> None:
                 options=rt.settings.backend_options(),
                 on_wait=lambda: output.line("sonic: another run is writing to this sidecar; the "
                                             "import's embedding waits for it to finish"),
-                on_written=_progress)
+                on_written=lambda out, done, seconds: _progress(rt, out, done, seconds))
         rt.import_items.update((item.id, item) for item in items)
         rt.import_run.add(items)
     except FatalError as exc:
         _import_error(rt, "not embedding imported items", exc, len(items))
-        return
-    _collect(rt, rt.import_run.written())
 
 
-def _progress(done: int, seconds: float) -> None:
-    """A long import says how it goes (told by the import's writing thread)."""
+def _progress(rt: Runtime, out, done: int, seconds: float) -> None:
+    """Told by the import's writing thread as each result is stored: a failure is said
+    at once, and a long import says how it goes."""
+    if out.error:
+        rt.log.warning("could not embed {}", output.failure(out.path, out.error))
     if done % PROGRESS_EVERY == 0:
         output.line(f"sonic: {done} new item(s) embedded so far ({done / max(seconds, 1e-9):.1f} "
                     "per second)")
 
 
-def _collect(rt: Runtime, outcomes: list) -> None:
-    """Tempo/key/energy onto the items whose vectors were written."""
+def _collect(rt: Runtime, lib, outcomes: list) -> None:
+    """Tempo/key/energy onto the imported items whose vectors were written (not onto
+    items beets removed meanwhile, e.g. a duplicate replaced)."""
+    alive = library.existing(lib, [out.item_id for out in outcomes if out.extra]) if outcomes else set()
     for out in outcomes:
         item = rt.import_items.pop(out.item_id, None)
-        store_outcome(item, out.extra, write_tags=rt.settings.write_tags)
-        if out.error:
-            rt.log.warning("could not embed {}", output.failure(out.path, out.error))
+        if out.item_id in alive:
+            store_outcome(item, out.extra, write_tags=rt.settings.write_tags)
 
 
 def _finish_run(rt: Runtime, lib) -> None:
@@ -89,7 +92,7 @@ def _finish_run(rt: Runtime, lib) -> None:
     except FatalError as exc:
         report = run.report
         report.fatal = report.fatal or exc
-    _collect(rt, run.written())
+    _collect(rt, lib, run.written())
     rt.import_items.clear()
     if report.fatal:
         _import_error(rt, "not embedding imported items", report.fatal,

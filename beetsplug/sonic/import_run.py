@@ -8,7 +8,8 @@ writer, under the writer lock from the first handed-over item to the end of the
 import); the stage applies tempo/key/energy to the items, and the end of the import
 (:meth:`ImportRun.finish`) waits for the rest, drops vectors of items removed
 meanwhile, refits when due, and says what was done. A bad file is one failed item;
-Ctrl-C keeps every result already written.
+Ctrl-C keeps every result already written. Tempo/key/energy fields go onto the items at
+the end, when beets' pipeline no longer holds them (no two threads store one item).
 """
 
 from __future__ import annotations
@@ -28,8 +29,8 @@ from .store import Space, Store
 class ImportRun:
     def __init__(self, store: Store, space: Space, backend: Backend, *, workers: int,
                  options: dict, on_wait: Callable[[], None] | None = None,
-                 on_written: Callable[[int, float], None] | None = None):
-        """``on_written(results so far, seconds)`` is told by the writing thread."""
+                 on_written: Callable[[Outcome, int, float], None] | None = None):
+        """``on_written(outcome, results so far, seconds)`` is told by the writing thread."""
         self.store, self.backend, self._on_written = store, backend, on_written
         self._lock = store.writer_lock(on_wait=on_wait)
         self._lock.__enter__()
@@ -88,7 +89,7 @@ class ImportRun:
                 self._written.append(out.item_id)
                 self._done.append(out)
                 if self._on_written:
-                    self._on_written(len(self._written), time.monotonic() - self.start)
+                    self._on_written(out, len(self._written), time.monotonic() - self.start)
         except FatalError as exc:  # a full disk, a damaged sidecar: the rest waits for `beet embed`
             self.report.fatal = exc
         except Exception as exc:  # never a traceback through beets' importer
