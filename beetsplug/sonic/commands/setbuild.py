@@ -96,7 +96,7 @@ def _pool(rt, pool: list):
     if len(rows) < 2:
         raise FatalError(f"{len(rows)} track(s) of the pool have a vector: run `beet embed`")
     items = [by_id[int(ids[r])] for r in rows]
-    energy = np.array([float(it.get("vibe_energy") or it.get("sonic_energy") or np.nan) for it in items])
+    energy = np.array([_energy(it) for it in items])
     rows = np.asarray(rows)
     Xp = np.asarray(X) if len(rows) == len(ids) else np.asarray(X[rows])  # the whole library: no copy
     if len(items) <= LAZY_ABOVE:  # a plain list: cheaper than lazy look-ups at this size
@@ -104,6 +104,10 @@ def _pool(rt, pool: list):
 
         return items, Xp, [mixable(it) for it in items], energy
     return items, Xp, _Mixables(items), energy
+
+
+def _energy(item) -> float:
+    return float(item.get("vibe_energy") or item.get("sonic_energy") or np.nan)
 
 
 def _whole(lib, items: list, rows) -> None:
@@ -223,8 +227,9 @@ def run_path(rt, lib, opts, args) -> None:
             raise FatalError(f"no track matches {q!r}")
         ends.append(found[0])
     # the steps come from the playlist (--playlist) or the whole library
+    # without --mix only the steps' vectors matter: the library is read as ids alone
     pool = (common.items(rt, lib, opts, []) if opts.playlist
-            else library.rows(lib, POOL_COLUMNS, POOL_FLEX))
+            else library.rows(lib, POOL_COLUMNS, POOL_FLEX) if opts.mix else library.rows(lib, ()))
     pool += [e for e in ends if e.id not in {it.id for it in pool}]
     items, X, mix, energy = _pool(rt, pool)
     row_of = {it.id: i for i, it in enumerate(items)}
@@ -235,4 +240,8 @@ def run_path(rt, lib, opts, args) -> None:
     rules = sets.Rules(opts.bpm_range, opts.key, 0, opts.loose) if opts.mix else None
     rows = sets.path(X, mix, ends[0], ends[1], steps=opts.steps, rules=rules)
     _whole(lib, items, rows)
+    if not opts.mix and not opts.playlist:  # the printed steps' tempo, key and energy
+        mix = _Mixables(items)
+        for r in rows:
+            energy[r] = _energy(items[r])
     _print(rt, opts, items, rows, mixables=mix, energy=energy)
