@@ -63,7 +63,7 @@ def make_path() -> ui.Subcommand:
 
 
 #: what a pool needs of every track (the whole library is read as these columns only)
-POOL_COLUMNS = ("artist", "title", "bpm", "initial_key")
+POOL_COLUMNS = ("artist", "bpm", "initial_key")
 POOL_FLEX = ("sonic_bpm", "sonic_camelot", "sonic_energy", "vibe_energy")
 
 
