@@ -19,8 +19,8 @@ from typing import Any
 
 import numpy as np
 
-from . import analysis
-from .graph import knn_graph
+from .graph import knn_graph, neighbours
+from .store.library import Row
 
 
 def genres_of(item: Any) -> list[str]:
@@ -73,7 +73,7 @@ def stable_ids(labels: np.ndarray, item_ids: Sequence[int]) -> list[int]:
 
 def communities(X: np.ndarray, *, k: int = 4) -> np.ndarray:
     """Labels ``(n,)`` of the kNN graph's communities, as ``beet graph`` finds them."""
-    idx, sim = analysis.knn(np.asarray(X, np.float32), k=min(k, X.shape[0] - 1))
+    idx, sim = neighbours.knn(np.asarray(X, np.float32), k=min(k, X.shape[0] - 1))
     return knn_graph.communities(idx, sim)
 
 
@@ -85,6 +85,10 @@ def store(lib, items: Sequence[Any], labels: np.ndarray) -> tuple[int, int]:
     with lib.transaction():
         for item, c in zip(items, labels.tolist()):
             if item.get("sonic_cluster") != ids[c] or item.get("sonic_cluster_name") != titles[c]:
+                if isinstance(item, Row):  # a few columns of it were read: store the item itself
+                    item = lib.get_item(item.id)
+                    if item is None:
+                        continue
                 item["sonic_cluster"], item["sonic_cluster_name"] = ids[c], titles[c]
                 item.store()
                 changed += 1

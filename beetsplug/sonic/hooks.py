@@ -4,6 +4,8 @@ a problem is logged and ``beet embed --status`` / ``--prune`` reconcile later.""
 
 from __future__ import annotations
 
+import os
+
 from beets.util import displayable_path
 
 from . import indexer, output
@@ -11,6 +13,7 @@ from .dj.run import store_outcome
 from .errors import FatalError
 from .progress import Progress
 from .runtime import Runtime
+from .store import library
 
 #: during an import, a progress line after every this many embedded items
 PROGRESS_EVERY = 10
@@ -40,7 +43,10 @@ def _import_error(rt: Runtime, what: str, exc: FatalError, count: int) -> None:
 
 
 def embed_imported(rt: Runtime, items: list) -> None:
-    """The import stage: embed a task's new items; a bad file never stops the import.
+    """The import stage: hand a task's new items to the import's worker pool (started
+    with the first task, see :mod:`.import_run`) and return; a bad file never stops
+    the import. Their tempo/key/energy fields are stored at the end of the import
+    (:func:`finish_import`), when beets' pipeline no longer holds the items.
 
     With a hosted backend nothing waits on the network here: the items are
     remembered and embedded when the import is over (:func:`finish_import`), so the
@@ -52,27 +58,65 @@ def embed_imported(rt: Runtime, items: list) -> None:
         if rt.settings.hosted:
             rt.deferred.extend(item.id for item in items)
             return
-        space = rt.audio_space()
-        by_id = {item.id: item for item in items}
-        report = indexer.embed_now(
-            rt.store, space, rt.backend, items, workers=1,
-            on_outcome=lambda out: store_outcome(by_id.get(out.item_id), out.extra,
-                                                 write_tags=rt.settings.write_tags))
+        if rt.import_run is None:
+            from .import_run import ImportRun
+
+            rt.import_run = ImportRun(
+                rt.store, rt.audio_space(), rt.backend,
+                workers=rt.settings.workers or os.cpu_count() or 1,
+                options=rt.settings.backend_options(),
+                on_wait=lambda: output.line("sonic: another run is writing to this sidecar; the "
+                                            "import's embedding waits for it to finish"),
+                on_written=lambda out, done, seconds: _progress(rt, out, done, seconds))
+        rt.import_items.update((item.id, item) for item in items)
+        rt.import_run.add(items)
     except FatalError as exc:
         _import_error(rt, "not embedding imported items", exc, len(items))
+
+
+def _progress(rt: Runtime, out, done: int, seconds: float) -> None:
+    """Told by the import's writing thread as each result is stored: a failure is said
+    at once, and a long import says how it goes."""
+    if out.error:
+        if _prompting():  # beets may be asking something: said after the import
+            rt.held.append(f"could not embed {output.failure(out.path, out.error)}")
+        else:
+            rt.log.warning("could not embed {}", output.failure(out.path, out.error))
+    if done % PROGRESS_EVERY == 0 and not _prompting():
+        output.line(f"sonic: {done} new item(s) embedded so far ({done / max(seconds, 1e-9):.1f} "
+                    "per second)")
+
+
+def _collect(rt: Runtime, lib, outcomes: list) -> None:
+    """Tempo/key/energy onto the imported items whose vectors were written (not onto
+    items beets removed meanwhile, e.g. a duplicate replaced)."""
+    alive = library.existing(lib, [out.item_id for out in outcomes if out.extra]) if outcomes else set()
+    for out in outcomes:
+        item = rt.import_items.pop(out.item_id, None)
+        if out.item_id in alive:
+            store_outcome(item, out.extra, write_tags=rt.settings.write_tags)
+
+
+def _finish_run(rt: Runtime, lib) -> None:
+    """The end of an import: the rest of the pool's work, then what it did."""
+    run, rt.import_run = rt.import_run, None
+    if run is None:
         return
-    _log_failures(rt, report)
+    try:
+        report = run.finish(present=lambda ids: library.existing(lib, ids))
+    except FatalError as exc:
+        report = run.report
+        report.fatal = report.fatal or exc
+    _collect(rt, lib, run.written())
+    rt.import_items.clear()
     if report.fatal:
         _import_error(rt, "not embedding imported items", report.fatal,
                       report.planned - report.embedded - len(report.failed))
-    before = rt.import_tally[0] + rt.import_tally[1]
     rt.import_tally[0] += report.embedded
     rt.import_tally[1] += len(report.failed)
     rt.import_tally[2] += report.seconds
-    done = rt.import_tally[0] + rt.import_tally[1]
-    if done // PROGRESS_EVERY > before // PROGRESS_EVERY and not _prompting():  # how a long quiet import goes
-        output.line(f"sonic: {done} new item(s) embedded so far "
-                    f"({done / max(rt.import_tally[2], 1e-9):.1f} per second of embedding)")
+    if report.refit:
+        output.line("sonic: " + output.refit_line(run.space.name, *report.refit))
 
 
 def vibe_imported(rt: Runtime, items: list) -> None:
@@ -97,6 +141,7 @@ def vibe_imported(rt: Runtime, items: list) -> None:
 def finish_import(rt: Runtime, lib) -> None:
     """After ``beet import``: say what the import stage embedded, then embed (and assess)
     what hosted services were handed during the import."""
+    _finish_run(rt, lib)
     embedded, failed, seconds, skipped = rt.import_tally
     held, rt.held = rt.held, []
     for message in held:  # what could not be said while beets was prompting
@@ -141,7 +186,9 @@ def finish_import(rt: Runtime, lib) -> None:
 
     try:
         report = indexer.embed_now(rt.store, rt.audio_space(), rt.backend, items, on_plan=on_plan,
-                                   on_outcome=on_outcome)
+                                   on_outcome=on_outcome, present=lambda ids: library.existing(lib, ids),
+                                   on_wait=lambda: output.line("sonic: another run is writing to this "
+                                                               "sidecar; waiting for it to finish"))
     except FatalError as exc:
         rt.log.error("not embedding imported items: {}", exc)
         return
@@ -174,11 +221,22 @@ def follow_file(rt: Runtime, item, source: bytes | None, destination: bytes, *,
     was = state if same_mtime else indexer.file_state(source) if source else None
     if was is None or was[1] != state[1]:
         return  # nothing to tell the copy by: the next `beet embed` looks at it
-    try:
-        rt.store.relocate(item.id, destination, *state, old_path=source,
-                          old_mtime=was[0], old_size=was[1])
-    except FatalError as exc:
-        rt.warn_once(exc, f"could not follow moved files ({exc}); `beet embed` re-embeds them later")
+
+    def relocate() -> None:
+        try:
+            rt.store.relocate(item.id, destination, *state, old_path=source,
+                              old_mtime=was[0], old_size=was[1])
+        except FatalError as exc:
+            rt.warn_once(exc, f"could not follow moved files ({exc}); `beet embed` re-embeds them later")
+
+    _now_or_once_written(rt, item, destination, relocate)
+
+
+def _now_or_once_written(rt: Runtime, item, path: bytes, then) -> None:
+    """During an import, an item still in the worker pool is followed once its vector is
+    written (:meth:`.import_run.ImportRun.follow`); otherwise now."""
+    if rt.import_run is None or not rt.import_run.follow(item.id, path, then):
+        then()
 
 
 def before_write(rt: Runtime, item, path: bytes) -> None:
@@ -194,8 +252,12 @@ def after_write(rt: Runtime, item, path: bytes) -> None:
     state = indexer.file_state(path)
     if before is None or state is None:
         return
-    try:
-        rt.store.relocate(item.id, path, *state, old_path=path, old_mtime=before[0],
-                          old_size=before[1])
-    except FatalError as exc:
-        rt.warn_once(exc, f"could not follow re-tagged files ({exc}); `beet embed` re-embeds them later")
+
+    def relocate() -> None:
+        try:
+            rt.store.relocate(item.id, path, *state, old_path=path, old_mtime=before[0],
+                              old_size=before[1])
+        except FatalError as exc:
+            rt.warn_once(exc, f"could not follow re-tagged files ({exc}); `beet embed` re-embeds them later")
+
+    _now_or_once_written(rt, item, path, relocate)

@@ -22,7 +22,7 @@ from . import analysis
 from .backends import Backend
 from .errors import FatalError
 from .runner import Outcome, file_state, outcomes
-from .store import Entry, Space, Store
+from .store import Entry, Space, Store, bulk
 
 # --- what needs doing ---------------------------------------------------------
 
@@ -34,9 +34,18 @@ def is_current(entry: Entry | None, path: bytes, state: tuple[float, int] | None
             and entry.path == path and (entry.mtime, entry.size) == state)
 
 
+#: below this many items a plan reads their own entries, not the whole space's
+FEW = 2000
+
+
 def plan(store: Store, space: Space, items: Iterable[Any], *, force: bool = False) -> tuple[list, int]:
     """``(items that need a vector, number already up to date)``."""
-    entries = store.entries(space)
+    items = list(items)
+    if len(items) < FEW:
+        entries = bulk.entries_of(store, space, [item.id for item in items])
+    else:  # the file states alone, read from the covering index (no row of raw outputs)
+        entries = {iid: Entry(iid, p, m, sz, "", ok, "failed" if failed else None)
+                   for iid, (p, m, sz, ok, failed) in bulk.file_states(store, space).items()}
     todo, current = [], 0
     for item in items:
         if not force and is_current(entries.get(item.id), item.path, file_state(item.path)):
@@ -67,6 +76,8 @@ class Report:
     fatal: FatalError | None = None  # the run stopped early (bad key, daily quota...)
     seconds: float = 0.0
     repaired: int = 0      # vectors that didn't match their space's state, re-derived
+    refit: tuple[int, float] | None = None  # (tracks, seconds) when the library was refitted
+    dropped: int = 0       # vectors written for items removed meanwhile, deleted again
 
 
 def write_outcome(store: Store, space: Space, backend: Backend, out: Outcome) -> None:
@@ -91,21 +102,41 @@ def write_outcome(store: Store, space: Space, backend: Backend, out: Outcome) ->
                      mtime=mtime, size=size, extra=out.extra)
 
 
+def record(report: Report, out: Outcome) -> None:
+    if out.error is None:
+        report.embedded += 1
+    else:
+        report.failed.append((out.item_id, out.path, out.error))
+
+
+def settle(store: Store, space: Space, backend: Backend, report: Report, written: Iterable[int],
+           present: Callable[[list[int]], set[int]] | None) -> None:
+    """The end of every writing run: drop the vectors it wrote for items removed meanwhile
+    (``present(ids)``: those still in the library), then refit if the library changed
+    enough. A failure here leaves the old, consistent statistics."""
+    try:
+        if present is not None:
+            report.dropped = bulk.drop_absent(store, present, written)
+        report.refit = restandardize(store, space, backend)
+    except FatalError as exc:
+        report.fatal = report.fatal or exc
+
+
 def embed_items(store: Store, space: Space, backend: Backend, items: Sequence[Any], *,
                 workers: int = 1, options: dict | None = None,
-                on_outcome: Callable[[Outcome], None] | None = None) -> Report:
+                on_outcome: Callable[[Outcome], None] | None = None,
+                present: Callable[[list[int]], set[int]] | None = None) -> Report:
     """Compute and store vectors for ``items`` (already planned). Ctrl-C keeps finished work."""
     report = Report()
     start = time.monotonic()
     space = store.get_space(space.name) or space  # current statistics
     tasks = [(item.id, item.path) for item in items]
+    written: list[int] = []
     try:
         for out in outcomes(backend, tasks, workers, options or {}):
             write_outcome(store, space, backend, out)
-            if out.error is None:
-                report.embedded += 1
-            else:
-                report.failed.append((out.item_id, out.path, out.error))
+            written.append(out.item_id)
+            record(report, out)
             if on_outcome:
                 on_outcome(out)
     except KeyboardInterrupt:
@@ -114,29 +145,39 @@ def embed_items(store: Store, space: Space, backend: Backend, items: Sequence[An
         report.fatal = exc
     finally:
         report.seconds = time.monotonic() - start
-        try:  # a refit that can't be written leaves the old, consistent statistics
-            restandardize(store, space, backend)
-        except FatalError as exc:
-            report.fatal = report.fatal or exc
+        # after Ctrl-C the beets library may be mid-transaction (its lock held): leave it
+        # alone; orphans count nowhere, and `beet embed --prune` deletes them
+        settle(store, space, backend, report, written, None if report.interrupted else present)
     return report
 
 
-def restandardize(store: Store, space: Space, backend: Backend, *, force: bool = False) -> bool:
+def restandardize(store: Store, space: Space, backend: Backend, *,
+                  force: bool = False) -> tuple[int, float] | None:
     """Refit what the backend learns from the library (statistics, projection) and
-    re-derive every vector, when the library has changed enough."""
+    re-derive every vector, when the library has changed enough (grown or shrunk).
+    Block by block: memory follows the block, not the library. ``(tracks, seconds)``
+    when it ran."""
     if not space.standardize:
-        return False
+        return None
     space = store.get_space(space.name) or space
     n = store.count(space)
-    if not force and not analysis.needs_restandardize(stats_n=space.stats_n, n=n):
-        return False
-    ids, R = store.raw_matrix(space)
-    if ids.size < 2:
-        return False
-    state = backend.fit(R)
-    store.set_state_and_vectors(space, n=int(ids.size), state=state, ids=ids,
-                                vectors=backend.derive(R, state))
-    return True
+    if n < 2 or (not force and not analysis.needs_restandardize(stats_n=space.stats_n, n=n)):
+        return None
+    if sum(len(ids) for ids, _ in bulk.raw_blocks(store, space, block=2, limit=1)) < 2:
+        return None  # raw outputs of fewer than two tracks (vectors loaded from elsewhere)
+    start = time.monotonic()
+    rows = [0]
+
+    def blocks():
+        rows[0] = 0
+        for _, R in bulk.raw_blocks(store, space):
+            rows[0] += len(R)
+            yield R
+
+    state = backend.fit_blocks(blocks)
+    derived = ((ids, backend.derive(R, state)) for ids, R in bulk.raw_blocks(store, space))
+    written = bulk.write_refit(store, space, n=rows[0], state=state, blocks=derived)
+    return written, time.monotonic() - start
 
 
 def repair(store: Store, space: Space, backend: Backend) -> int:
@@ -147,16 +188,19 @@ def repair(store: Store, space: Space, backend: Backend) -> int:
     space = store.get_space(space.name) or space
     if not space.standardize or store.checked_generation(space) == space.generation:
         return 0
-    ids, R = store.raw_matrix(space)
-    if not ids.size:
-        return 0
     vids, X = store.matrix(space)
-    expected = backend.derive(R, space.state)
-    bad = np.abs(np.asarray(X)[np.searchsorted(vids, ids)] - expected).max(axis=1) > 1e-4
-    if bad.any():
-        store.set_state_and_vectors(space, n=space.stats_n, state=None, ids=ids[bad],
-                                    vectors=expected[bad])
-    return int(bad.sum())
+    fixed = 0
+    for ids, R in bulk.raw_blocks(store, space):  # block by block: bounded memory
+        expected = backend.derive(R, space.state)
+        bad = np.ones(len(ids), bool)
+        if len(vids):
+            rows = np.minimum(np.searchsorted(vids, ids), len(vids) - 1)
+            bad = (vids[rows] != ids) | (np.abs(np.asarray(X)[rows] - expected).max(axis=1) > 1e-4)
+        if bad.any():
+            store.set_state_and_vectors(space, n=space.stats_n, state=None, ids=ids[bad],
+                                        vectors=expected[bad])
+            fixed += int(bad.sum())
+    return fixed
 
 
 def embed_now(store: Store, space: Space, backend: Backend, items: Iterable[Any], *,
@@ -164,12 +208,16 @@ def embed_now(store: Store, space: Space, backend: Backend, items: Iterable[Any]
               workers: int = 1, options: dict | None = None,
               on_plan: Callable[[int, int], None] | None = None,
               on_outcome: Callable[[Outcome], None] | None = None,
-              on_wait: Callable[[], None] | None = None) -> Report:
+              on_wait: Callable[[], None] | None = None,
+              present: Callable[[list[int]], set[int]] | None = None) -> Report:
     """THE use case "embed these items now", for ``beet embed`` and the import hooks.
 
     Plans (skipping current items), tells ``on_plan(to_do, up_to_date)``, then
     computes and stores; a dry run only plans. Runs under the sidecar's writer lock
-    (``on_wait()`` is told when another run holds it).
+    (``on_wait()`` is told when another run holds it). ``present(ids)``: which of these
+    item ids are still in the library -- vectors of items removed while they were being
+    computed are dropped at the end. A library that changed enough since its last fit
+    (grown, or shrunk by ``beet rm``) is refitted even when nothing needs embedding.
     """
     items = list(items)
 
@@ -189,7 +237,9 @@ def embed_now(store: Store, space: Space, backend: Backend, items: Iterable[Any]
         report = Report(planned=0, up_to_date=current)
         if todo:
             report = embed_items(store, space, backend, todo, workers=workers, options=options,
-                                 on_outcome=on_outcome)
+                                 on_outcome=on_outcome, present=present)
+        else:
+            settle(store, space, backend, report, (), None)
         if not report.fatal:
             store.mark_checked(space)  # what this run wrote is consistent by construction
     report.planned, report.up_to_date, report.repaired = len(todo), current, repaired

@@ -94,3 +94,8 @@ def duration(seconds: float) -> str:
 
 def failure(path: bytes, reason: str) -> str:
     return f"{displayable_path(path)}: {reason}"
+
+
+def refit_line(space: str, tracks: int, seconds: float) -> str:
+    return (f"{space}: the library changed enough to refit its statistics: {tracks} vector(s) "
+            f"re-derived in {seconds:.1f} s")

@@ -104,6 +104,15 @@ def fit_track_projection(P: list[np.ndarray], *, dims: int = 32, shrink: float =
     W_in = Z - M[owner]
     Sw = W_in.T @ W_in / len(Z)
     Sb = (M * counts[:, None]).T @ M / len(Z)
+    return projection_from_scatter(mean, scale, Sw, Sb, tracks=len(P), dims=dims, shrink=shrink)
+
+
+def projection_from_scatter(mean: np.ndarray, scale: np.ndarray, Sw: np.ndarray, Sb: np.ndarray, *,
+                            tracks: int, dims: int, shrink: float) -> Projection:
+    """The projection from the standardised within-track ``Sw`` and between-track ``Sb``
+    scatter ``(D, D)`` (each divided by the number of patches), however they were summed."""
+    D = Sw.shape[0]
+    dims = int(min(dims, D, tracks - 1))
     Sw = (1 - shrink) * Sw + shrink * np.trace(Sw) / D * np.eye(D)
     L = np.linalg.cholesky(Sw)
     Linv = np.linalg.inv(L)

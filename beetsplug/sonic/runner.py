@@ -222,23 +222,92 @@ def _pool_outcomes(backend: Backend, tasks: list[tuple[int, bytes]], workers: in
         sys.warnoptions.append(_QUIET_TRACKER)
     # workers start on demand, at submit time: the whole pool's life runs single-threaded
     with _single_threaded_children():
-        yield from _pool_rounds(deque(tasks), ctx, backend, workers, options)
+        yield from _pool_rounds(_Tasks(tasks), ctx, backend, workers, options)
 
 
-def _pool_rounds(todo: deque, ctx, backend: Backend, workers: int, options: dict):
+class _Tasks(deque):
+    """The tasks of a run known up front (``beet embed``)."""
+
+    poll = None  # wait for results only
+
+    def more(self, *, block: bool) -> bool:
+        return bool(self)
+
+    def rest(self) -> list:
+        out = list(self)
+        self.clear()
+        return out
+
+
+class Feed:
+    """Tasks that arrive while the pool runs (an import hands over each task's items):
+    ONE pool for the whole import, outcomes collected as they finish (see :func:`feed`)."""
+
+    poll = 0.2  # how often a wait for results looks for newly arrived tasks
+
+    def __init__(self) -> None:
+        self._q: deque = deque()
+        self._cv = threading.Condition()
+        self._closed = False
+
+    def put(self, tasks) -> None:
+        with self._cv:
+            self._q.extend(tasks)
+            self._cv.notify_all()
+
+    def close(self) -> None:
+        with self._cv:
+            self._closed = True
+            self._cv.notify_all()
+
+    def more(self, *, block: bool) -> bool:
+        with self._cv:
+            while block and not self._q and not self._closed:
+                self._cv.wait()
+            return bool(self._q)
+
+    def __bool__(self) -> bool:
+        return self.more(block=True)
+
+    def popleft(self):
+        with self._cv:
+            return self._q.popleft()
+
+    def appendleft(self, task) -> None:
+        with self._cv:
+            self._q.appendleft(task)
+
+    def rest(self) -> list:
+        with self._cv:
+            out = list(self._q)
+            self._q.clear()
+            return out
+
+
+def feed(backend: Backend, tasks: Feed, workers: int, options: dict):
+    """Outcomes of the tasks put into ``tasks`` until it is closed, by one pool of
+    ``workers`` processes (renewed only if a worker dies) -- the import's runner."""
+    ctx = multiprocessing.get_context("spawn")
+    if _QUIET_TRACKER not in sys.warnoptions:
+        sys.warnoptions.append(_QUIET_TRACKER)
+    with _single_threaded_children():
+        yield from _pool_rounds(tasks, ctx, backend, max(workers, 1), options)
+
+
+def _pool_rounds(todo, ctx, backend: Backend, workers: int, options: dict):
     strikes = 0  # pools in a row that broke before finishing a single track
-    while todo:
+    while todo.more(block=True):
         if strikes >= 3:  # workers can't even start (a crash on import?): stop, don't spin
-            for task in todo:
+            for task in todo.rest():
                 yield Outcome(*task, error=WORKER_DIED, state=file_state(task[1]), transient=True)
-            return
+            continue
         pool = ProcessPoolExecutor(workers, mp_context=ctx, initializer=_init_worker,
                                    initargs=(backend.NAME, options, os.getpid()))
         flight: dict[Future, tuple[int, bytes]] = {}
         broken = finished = False
         try:
-            while todo or flight:
-                while todo and len(flight) < 2 * workers and not broken:
+            while flight or todo.more(block=True):
+                while len(flight) < 2 * workers and not broken and todo.more(block=not flight):
                     task = todo.popleft()
                     try:
                         flight[pool.submit(_compute_in_worker, task)] = task
@@ -247,7 +316,7 @@ def _pool_rounds(todo: deque, ctx, backend: Backend, workers: int, options: dict
                         broken = True
                 if not flight:
                     break
-                done, _ = wait(list(flight), return_when=FIRST_COMPLETED)
+                done, _ = wait(list(flight), timeout=todo.poll, return_when=FIRST_COMPLETED)
                 for fut in done:
                     task = flight.pop(fut)
                     try:

@@ -25,6 +25,8 @@ class Runtime:
         self.before_write: dict[int, tuple[float, int] | None] = {}  # file state before a tag write
         self.import_tally: list = [0, 0, 0.0, 0]  # embedded, failed, seconds, skipped: this import
         self.held: list[str] = []  # warnings held back while beets prompts (said after the import)
+        self.import_run = None                # the import's worker pool and writer (import_run.py)
+        self.import_items: dict = {}          # items handed to it, by id, until their result
         self._said: set[str] = set()
 
     @property

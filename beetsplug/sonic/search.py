@@ -41,6 +41,15 @@ class Standing:
     match: bool                # closer than a typical (median) library track
 
 
+def in_library(ids: np.ndarray, X: np.ndarray, library_ids: set[int] | None) -> tuple[np.ndarray, np.ndarray]:
+    """``(ids, X)`` without the rows of items no longer in the library (orphans: a
+    ``beet rm`` while another process wrote); the same arrays when there are none."""
+    if library_ids is None or not len(ids):
+        return ids, X
+    keep = np.isin(ids, np.fromiter(library_ids, np.int64, len(library_ids)))
+    return (ids, X) if keep.all() else (ids[keep], np.asarray(X)[keep])
+
+
 def rows_of(ids: np.ndarray, wanted: list[int]) -> tuple[np.ndarray, list[int]]:
     """Row numbers of ``wanted`` ids in sorted ``ids`` (query order kept) and the absent ids."""
     pos = np.searchsorted(ids, wanted)
@@ -109,10 +118,12 @@ def rank(ids: np.ndarray, X: np.ndarray, q: np.ndarray, *, n: int,
 def similar(store: Store, space: Space, seed_ids: Iterable[int] = (), *, n: int = 10,
             vector: np.ndarray | None = None, within: Iterable[int] | None = None,
             max_per_group: int | None = None,
-            group_of: Callable[[int], str] | None = None) -> tuple[Query, list[Hit]]:
+            group_of: Callable[[int], str] | None = None,
+            library_ids: set[int] | None = None) -> tuple[Query, list[Hit]]:
     """The ``n`` nearest items to the seed items' centroid, or to ``vector`` (a track
-    that is not in the library), with the library's similarity distribution."""
-    ids, X = store.matrix(space)
+    that is not in the library), with the library's similarity distribution
+    (vectors of items not in ``library_ids``, when given, count nowhere)."""
+    ids, X = in_library(*store.matrix(space), library_ids)
     query = seed_vector(ids, X, seed_ids) if vector is None else \
         Query([], [], analysis.normalize(np.asarray(vector, np.float32)))
     if query.vector is None:

@@ -92,7 +92,8 @@ def build_set(X: np.ndarray, mix: list, energy: np.ndarray, artist: list[str], *
     """The best sequence of ``n`` rows the beam finds (see the module docstring).
     ``start``: rows allowed first (default: any); ``end``: the row that must come last."""
     energy = np.asarray(energy, np.float64)
-    efit0 = np.array([_energy_fit(e, targets[0]) for e in energy])
+    # _energy_fit of every track, vectorised (the pool may be the whole library)
+    efit0 = np.where(np.isnan(energy), 0.5, np.maximum(0.0, 1.0 - np.abs(energy - targets[0]) / 4.5))
     firsts = start if start else np.argsort(-efit0, kind="stable")[: beam].tolist()
     beams = [([r], efit0[r] * ENERGY_WEIGHT, []) for r in firsts if r != end]
     blocked: dict[str, int] = {}
@@ -100,9 +101,13 @@ def build_set(X: np.ndarray, mix: list, energy: np.ndarray, artist: list[str], *
     for pos in range(1, n):
         last_slot = pos == n - 1 and end is not None
         expanded = []
+        lasts = sorted({seq[-1] for seq, _, _ in beams})
+        # one pass over the pool for every beam's last track (X is read once per position)
+        S = np.asarray(X[lasts]) @ np.asarray(X).T
+        row_of = {a: i for i, a in enumerate(lasts)}
         for seq, score, info in beams:
             a = seq[-1]
-            sims = X @ X[a]
+            sims = S[row_of[a]]
             if last_slot:
                 cand = [end]
             else:

@@ -25,6 +25,7 @@ from __future__ import annotations
 
 import importlib
 from abc import ABC, abstractmethod
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from typing import Any, ClassVar
 
@@ -90,6 +91,20 @@ class Backend(ABC):
         kept with the space and refitted as the library grows. Default: per-dimension
         standardisation statistics."""
         mean, scale = analysis.fit_standardizer(R)
+        return {"mean": mean, "scale": scale}
+
+    def fit_blocks(self, blocks: Callable[[], Iterable[np.ndarray]]) -> dict[str, np.ndarray]:
+        """:meth:`fit` from the raw outputs given a block of rows at a time (``blocks()``
+        iterates them from the start each time it is called): memory follows the block,
+        not the library. A backend that overrides ``fit`` alone is given every row at once."""
+        if type(self).fit is not Backend.fit:
+            return self.fit(np.concatenate(list(blocks())))
+        from ..streaming import Moments
+
+        acc = Moments()
+        for R in blocks():
+            acc.add(R)
+        mean, scale = acc.standardizer(dims=self.raw_dims)
         return {"mean": mean, "scale": scale}
 
     def derive(self, R: np.ndarray, state: dict[str, np.ndarray]) -> np.ndarray:

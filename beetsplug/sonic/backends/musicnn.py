@@ -118,6 +118,23 @@ class MusicnnBackend(Backend):
         return {"mean": proj.mean, "scale": proj.scale, "W": W,
                 "spectral_mean": sp["mean"], "spectral_scale": sp["scale"]}
 
+    def fit_blocks(self, blocks) -> dict[str, np.ndarray]:
+        """:meth:`fit`, accumulated block by block (a 50,000-track library's raw outputs
+        are 370 MB; the scatter matrices are 200 x 200)."""
+        from ..streaming import Moments, TrackScatter
+
+        scatter, spectral = TrackScatter(), Moments()
+        for R in blocks():
+            R = np.asarray(R, np.float32)
+            scatter.add(R[:, : PATCHES * LAYER_DIMS].reshape(len(R), PATCHES, LAYER_DIMS))
+            spectral.add(R[:, PATCHES * LAYER_DIMS:])
+        proj = scatter.projection(dims=PROJECTION_DIMS, shrink=shrinkage(scatter.tracks))
+        W = np.zeros((LAYER_DIMS, PROJECTION_DIMS), np.float32)
+        W[:, : proj.W.shape[1]] = proj.W
+        mean, scale = spectral.standardizer(dims=FEATURE_DIMS)
+        return {"mean": proj.mean, "scale": proj.scale, "W": W,
+                "spectral_mean": mean, "spectral_scale": scale}
+
     def derive(self, R: np.ndarray, state: dict[str, np.ndarray]) -> np.ndarray:
         P, S = self._split(R)
         if not state:  # the first track of a library: nothing to compare with yet

@@ -9,6 +9,7 @@ from .. import cohesion, names, output, search
 from ..errors import FatalError
 from ..outfile import check_writable, write_with
 from ..playlist import M3UTarget
+from ..store import library
 from .common import add_playlist_option, fix_for, query_items
 
 FORMAT = "$sonic_fit  $sonic_top  $sonic_bar  $sonic_bpm_shown  $sonic_camelot_shown  $sonic_name$sonic_flag"
@@ -77,7 +78,7 @@ def run(rt, lib, opts, args) -> None:
         return judge(rt, lib, opts, args)
     items = query_items(rt, lib, opts, args, at_least=2, what="cohesion needs at least two tracks")
     space = rt.read_space(opts.space)
-    ids, X = rt.store.matrix(space)
+    ids, X = search.in_library(*rt.store.matrix(space), library.ids(lib))
     by_id = {item.id: item for item in items}
     _, missing = search.rows_of(ids, list(by_id))
     if len(by_id) - len(missing) < 2:

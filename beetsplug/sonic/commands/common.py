@@ -6,6 +6,7 @@ from beets import ui
 
 from .. import playlist
 from ..errors import FatalError
+from ..store import library
 
 
 def add_playlist_option(cmd: ui.Subcommand, help_text: str) -> None:
@@ -50,3 +51,13 @@ def fix_for(space, args) -> str:
         return (f"run `beet vibe {query}`".rstrip() + " (it names the tracks it could not "
                 "assess, and why)")
     return f"run `beet embed {query}`".rstrip()
+def whole_library(opts, args) -> bool:
+    return not args and not getattr(opts, "playlist", None)
+
+
+def rows(rt, lib, opts, args, *, columns=("path",), flex=()) -> list:
+    """:func:`items`, but the whole library (no query) as rows of a few
+    columns (:class:`~..store.library.Row`): what a command over 50,000 tracks can afford."""
+    if whole_library(opts, args):
+        return library.rows(lib, columns, flex)
+    return items(rt, lib, opts, args)

@@ -15,6 +15,7 @@ from ..errors import FatalError
 from ..outfile import check_writable, text_path, write_text
 from ..progress import Progress
 from ..spaces import named
+from ..store import library
 from ..store.connection import DAMAGED_FIX
 from . import common
 
@@ -76,13 +77,13 @@ def drop_space(rt, lib, opts, args) -> None:
 
 
 def prune(rt, lib, opts, args) -> None:
-    removed, gone = library_ops.prune(rt.store, {item.id for item in lib.items()})
+    removed, gone = library_ops.prune(rt.store, library.ids(lib))
     output.line(f"pruned {removed} vector(s) of {gone} item(s) no longer in the library")
 
 
 def status(rt, lib, opts, args) -> None:
-    items = common.items(rt, lib, opts, args)
-    library_ids = {item.id for item in lib.items()}
+    items = common.rows(rt, lib, opts, args)
+    library_ids = library.ids(lib)
     store = rt.store  # a sidecar that can't be opened is said once, as the error it is
     damage = store.damage()
     if damage:
@@ -156,10 +157,10 @@ def embed(rt, lib, opts, args) -> None:
 
     previous = signal.signal(signal.SIGTERM, terminated)
     try:
-        report = indexer.embed_now(rt.store, space, rt.backend, common.items(rt, lib, opts, args), force=opts.force,
+        report = indexer.embed_now(rt.store, space, rt.backend, common.rows(rt, lib, opts, args), force=opts.force,
                                    limit=opts.limit, dry_run=opts.dry_run, workers=workers,
                                    options=rt.settings.backend_options(), on_plan=on_plan,
-                                   on_outcome=on_outcome,
+                                   on_outcome=on_outcome, present=lambda ids: library.existing(lib, ids),
                                    on_wait=lambda: output.line("another run is writing to this "
                                                                "sidecar; waiting for it to finish"))
     finally:
@@ -169,6 +170,8 @@ def embed(rt, lib, opts, args) -> None:
     if report.repaired:
         output.line(f"{space.name}: repaired {report.repaired} vector(s) that did not match the "
                     "space's statistics")
+    if report.refit:
+        output.line(output.refit_line(space.name, *report.refit))
     if opts.dry_run or not report.planned:
         return
     rate = report.embedded / report.seconds if report.seconds else 0.0

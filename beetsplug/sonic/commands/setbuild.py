@@ -9,6 +9,7 @@ from .. import names, output, sets
 from ..errors import FatalError
 from ..library_ops import query_rows
 from ..playlist import M3UTarget, matching
+from ..store import library
 from . import common
 
 FORMAT = "$sonic_pos  $sonic_energy_shown  $sonic_bpm_shown  $sonic_camelot_shown  $sonic_step  $sonic_name"
@@ -62,9 +63,35 @@ def make_path() -> ui.Subcommand:
     return cmd
 
 
-def _pool(rt, pool: list):
-    from ..dj.fields import mixable
+#: what a pool needs of every track (the whole library is read as these columns only)
+POOL_COLUMNS = ("artist", "bpm", "initial_key")
+POOL_FLEX = ("sonic_bpm", "sonic_bpm_conf", "sonic_camelot", "sonic_key_conf", "sonic_energy", "vibe_energy",
+             "vibe_energy_basis", "vibe_source")
 
+
+#: above this many pool tracks, mixability is worked out only for the tracks visited
+LAZY_ABOVE = 5000
+
+
+class _Mixables:
+    """``mixable(item)`` of a pool's rows, worked out for the rows the search visits."""
+
+    def __init__(self, items: list):
+        from ..dj.fields import mixable
+
+        self.items, self.done, self.mixable = items, [None] * len(items), mixable
+
+    def __getitem__(self, r: int):
+        m = self.done[r]
+        if m is None:
+            m = self.done[r] = self.mixable(self.items[r])
+        return m
+
+    def __len__(self) -> int:
+        return len(self.items)
+
+
+def _pool(rt, pool: list):
     space = rt.read_space(None)
     ids, X = rt.store.matrix(space)
     rows, by_id = query_rows(ids, pool)
@@ -72,7 +99,20 @@ def _pool(rt, pool: list):
         raise FatalError(f"{len(rows)} track(s) of the pool have a vector: run `beet embed`")
     items = [by_id[int(ids[r])] for r in rows]
     energy = np.array([energy_of(it) for it in items])
-    return items, np.asarray(X[rows]), [mixable(it) for it in items], energy
+    rows = np.asarray(rows)
+    Xp = np.asarray(X) if len(rows) == len(ids) else np.asarray(X[rows])  # the whole library: no copy
+    if len(items) <= LAZY_ABOVE:  # a plain list: cheaper than lazy look-ups at this size
+        from ..dj.fields import mixable
+
+        return items, Xp, [mixable(it) for it in items], energy
+    return items, Xp, _Mixables(items), energy
+
+
+def _whole(lib, items: list, rows) -> None:
+    """The printed tracks as beets items (the pool holds a few columns of each)."""
+    for r in rows:
+        if r is not None and isinstance(items[r], library.Row):
+            items[r] = lib.get_item(items[r].id)
 
 
 def _vibe_defaulted(item) -> bool:
@@ -201,8 +241,10 @@ def run_set(rt, lib, opts, args) -> None:
     except ValueError as exc:
         raise FatalError(str(exc)) from None
     opts.m3u = M3UTarget.of(opts.m3u) if opts.m3u else None
-    items, X, mix, energy = _pool(rt, common.query_items(rt, lib, opts, args, at_least=2,
-                                                         what="a set needs at least two tracks"))
+    pool = (common.rows(rt, lib, opts, args, columns=POOL_COLUMNS, flex=POOL_FLEX)
+            if common.whole_library(opts, args)
+            else common.query_items(rt, lib, opts, args, at_least=2, what="a set needs at least two tracks"))
+    items, X, mix, energy = _pool(rt, pool)
     row_of = {it.id: i for i, it in enumerate(items)}
     start = ([row_of[it.id] for it in matching(lib, opts.start, rt.log) if it.id in row_of]
              if opts.start else None)
@@ -229,6 +271,7 @@ def run_set(rt, lib, opts, args) -> None:
         if not opts.loose or not built.steps:
             raise FatalError(msg)
         rt.log.warning("{}", msg)
+    _whole(lib, items, [s.row for s in built.steps] + [s.runner_up for s in built.steps])
     misses = sets.curve_misses(built, energy, mix, [(it.artist or "").casefold() for it in items], rules)
     _print(rt, opts, items, [s.row for s in built.steps], targets, built, mix, energy,
            misses={m.position: m for m in misses})
@@ -253,7 +296,9 @@ def run_path(rt, lib, opts, args) -> None:
             raise FatalError(f"no track matches {q!r}")
         ends.append(found[0])
     # the steps come from the playlist (--playlist) or the whole library
-    pool = common.items(rt, lib, opts, []) if opts.playlist else list(lib.items())
+    # without --mix only the steps' vectors matter: the library is read as ids alone
+    pool = (common.items(rt, lib, opts, []) if opts.playlist
+            else library.rows(lib, POOL_COLUMNS, POOL_FLEX) if opts.mix else library.rows(lib, ()))
     pool += [e for e in ends if e.id not in {it.id for it in pool}]
     items, X, mix, energy = _pool(rt, pool)
     row_of = {it.id: i for i, it in enumerate(items)}
@@ -263,6 +308,11 @@ def run_path(rt, lib, opts, args) -> None:
     ends = [row_of[e.id] for e in ends]
     rules = sets.Rules(opts.bpm_range, opts.key, 0, opts.loose) if opts.mix else None
     rows = sets.path(X, mix, ends[0], ends[1], steps=opts.steps, rules=rules)
+    _whole(lib, items, rows)
+    if not opts.mix and not opts.playlist:  # the printed steps' tempo, key and energy
+        mix = _Mixables(items)
+        for r in rows:
+            energy[r] = energy_of(items[r])
     _print(rt, opts, items, rows, mixables=mix, energy=energy, X=X, rules=rules)
     if rules is None:
         return

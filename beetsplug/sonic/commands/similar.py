@@ -7,6 +7,7 @@ from beets import ui
 from .. import names, output, search
 from ..errors import FatalError
 from ..playlist import M3UTarget, matching
+from ..store import library
 from .common import add_playlist_option, fix_for, query_items
 
 
@@ -165,7 +166,7 @@ def run(rt, lib, opts, args) -> None:
     query, hits = search.similar(rt.store, space, [s.id for s in seeds], vector=vector,
                                  n=opts.number if not opts.mix else 100_000,
                                  within=within, max_per_group=opts.max_per_artist,
-                                 group_of=artist_of)
+                                 group_of=artist_of, library_ids=library.ids(lib))
     if query.vector is None:
         raise FatalError(f"none of the {len(seeds)} matching item(s) has a vector in the "
                          f"{space.name} space yet: {fix_for(space, args)}")

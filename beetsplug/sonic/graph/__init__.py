@@ -17,8 +17,7 @@ from typing import Any
 
 import numpy as np
 
-from .. import analysis
-from . import knn_graph
+from . import knn_graph, neighbours
 
 
 def build_payload(X: np.ndarray, meta: Sequence[dict[str, Any]], *, k: int = 4,
@@ -34,7 +33,7 @@ def build_payload(X: np.ndarray, meta: Sequence[dict[str, Any]], *, k: int = 4,
         raise ValueError(f"{n} vectors but {len(meta)} metadata rows")
     if n < 2:
         raise ValueError("a graph needs at least two items with vectors")
-    idx, sim = analysis.knn(X, k=k)
+    idx, sim = neighbours.knn(X, k=k)
     labels = knn_graph.communities(idx, sim)
     indeg = knn_graph.in_degree(idx, n=n)
     xy = knn_graph.layout_seed(X)

@@ -83,8 +83,12 @@ def _local_moves(a: np.ndarray, b: np.ndarray, w: np.ndarray, n: int, *,
         stay = np.zeros(n)  # gain of staying (0 when no neighbour shares the label)
         stay -= resolution * degree * (tot[labels] - degree) / m2
         stay[node[own]] = gain[own]
-        order = np.lexsort((lab, -gain, node))
-        first = order[np.r_[True, node[order][1:] != node[order][:-1]]]
+        # per node (uniq is sorted by node, then label) the best gain, ties to the smallest
+        # label -- segment maxima instead of a three-key sort of every edge every round
+        starts = np.flatnonzero(np.r_[True, node[1:] != node[:-1]])
+        seg = np.repeat(np.arange(starts.size), np.diff(np.r_[starts, node.size]))
+        cand = np.flatnonzero(gain == np.maximum.reduceat(gain, starts)[seg])
+        first = cand[np.r_[True, seg[cand][1:] != seg[cand][:-1]]]
         bn, bl, bg = node[first], lab[first], gain[first]
         move = (bl != labels[bn]) & (bg > stay[bn] + 1e-12) & ((bn + rnd) % 2 == 0)
         labels[bn[move]] = bl[move]

@@ -322,6 +322,11 @@ class Store(Reads):
                     c.execute(f"DELETE FROM {space.table} WHERE item_id IN ({marks})", chunk)
                     if n:
                         removed += n
+                        # removing vectors leaves the others consistent: a space checked
+                        # before stays checked (no re-derivation of every vector next run)
+                        c.execute("UPDATE meta SET value = value + 1 WHERE key = ? AND value = "
+                                  "(SELECT generation FROM spaces WHERE id = ?)",
+                                  (f"checked:{space.id}", space.id))
                         _bump(c, space.id)
         return removed
 

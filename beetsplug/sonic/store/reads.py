@@ -24,7 +24,8 @@ class Reads:
         return {r[0]: Entry(r[0], r[1], r[2], r[3], r[4], bool(r[5]), r[6]) for r in rows}
 
     def count(self, space: Space) -> int:
-        return self._q("SELECT count(*) FROM entries WHERE space_id = ? AND vector IS NOT NULL", [space.id])[0][0]
+        return self._q("SELECT coalesce(sum(vector IS NOT NULL), 0) FROM entries WHERE space_id = ?",
+                       [space.id])[0][0]  # the covering index entries_state answers this form
 
     def raw_matrix(self, space: Space) -> tuple[np.ndarray, np.ndarray]:
         """``(ids (n,), raw (n, raw dims))`` of the items with a vector, ordered by id
