@@ -27,6 +27,15 @@ def status(beet) -> dict:
     return json.loads(beet("embed", "--status", "--json").stdout.splitlines()[0])
 
 
+def same_vectors(a: dict[int, bytes], b: dict[int, bytes]) -> bool:
+    """The same items with the same vectors (to float32 rounding: a run that re-derives
+    every vector from the statistics, as ``--force`` does, may move the last bits)."""
+    import numpy as np
+
+    return a.keys() == b.keys() and all(
+        np.allclose(np.frombuffer(a[k], np.float32), np.frombuffer(b[k], np.float32), atol=1e-5) for k in a)
+
+
 def vectors(beet, space: str = "spectral") -> dict[int, bytes]:
     con = sqlite3.connect(beet.sidecar)
     try:
@@ -70,7 +79,7 @@ def test_a_failed_recomputation_keeps_the_vector_marks_and_retries_it(beet, tmp_
     res = beet("embed", "--force", check=False)
     assert res.returncode == 1  # a run with a failed item says so (issue 21)
     assert "failed 1" in res.output and "no audio could be decoded" in res.output
-    assert vectors(beet) == before  # the good vector is still there, unchanged
+    assert same_vectors(vectors(beet), before)  # the good vector is still there, unchanged
     s = status(beet)
     assert (s["failed"], s["kept"]) == (1, 1)
     assert "keep their earlier vector" in beet("embed", "--status").stdout
@@ -84,7 +93,7 @@ def test_a_failed_recomputation_keeps_the_vector_marks_and_retries_it(beet, tmp_
     assert "1 to embed, 2 up to date" in out and "embedded 1" in out
     s = status(beet)
     assert (s["embedded"], s["failed"], s["kept"]) == (3, 0, 0)
-    assert vectors(beet) == before
+    assert same_vectors(vectors(beet), before)
 
 
 def test_a_service_outage_under_force_keeps_every_paid_vector(tmp_path, fake, family_audio):
