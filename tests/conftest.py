@@ -7,6 +7,7 @@ import pytest
 
 from beetsplug.sonic import synth
 
+from .browser import browser  # noqa: F401  (one session fixture: a second live Playwright can't start)
 from .helpers import FORMATS, PER_FAMILY, Beet
 
 

@@ -12,7 +12,7 @@ import pytest
 
 from beetsplug.sonic import synth
 
-from .browser import Page, browser  # noqa: F401  (fixture)
+from .browser import Page
 from .helpers import family_of
 
 ARTIFACTS = Path(__file__).resolve().parents[1] / "artifacts"
@@ -210,7 +210,7 @@ def test_graph_html_is_self_contained_and_escaped(map_library):
 
 
 @pytest.mark.browser
-def test_graph_page_in_chromium(map_library, browser):  # noqa: F811
+def test_graph_page_in_chromium(map_library, browser):
     beet, out = map_library
     page = Page(browser, out.as_uri())
     try:
@@ -284,7 +284,7 @@ def test_graph_stores_sonic_clusters(map_library):
 
 
 @pytest.mark.browser
-def test_map_colours_names_picks_and_plays(map_library, browser):  # noqa: F811
+def test_map_colours_names_picks_and_plays(map_library, browser):
     beet, out = map_library
     page = Page(browser, out.as_uri())
     try:
@@ -342,7 +342,7 @@ def test_map_colours_names_picks_and_plays(map_library, browser):  # noqa: F811
 
 
 @pytest.mark.browser
-def test_graph_screenshot_artifact(map_library, browser):  # noqa: F811
+def test_graph_screenshot_artifact(map_library, browser):
     """A fresh page of the demo-style library, saved for a person to look at."""
     _, out = map_library
     page = Page(browser, out.as_uri())

@@ -13,7 +13,7 @@ import pytest
 from beetsplug.sonic import textvocab
 from beetsplug.sonic.textsearch import FEATURES
 
-from .browser import Page, browser  # noqa: F401  (fixture)
+from .browser import Page
 from .fake_gemini import FakeGemini, text_vector
 from .helpers import Beet, family_of
 
@@ -189,7 +189,7 @@ def test_gemini_text_offline_is_one_line(tmp_path, fake, family_audio):
 # --- the map's "describe" box ------------------------------------------------------------
 
 @pytest.mark.browser
-def test_map_describe_box_scores_words_like_the_cli(nn_library, family_library, browser):  # noqa: F811
+def test_map_describe_box_scores_words_like_the_cli(nn_library, family_library, browser):
     out = nn_library.home / "map.html"
     nn_library("graph", "-o", out)
     page = Page(browser, out.as_uri())

@@ -11,7 +11,7 @@ import pytest
 
 from beetsplug.sonic import synth
 
-from .browser import Page, browser  # noqa: F401  (fixture)
+from .browser import Page
 from .helpers import Beet
 
 #: untagged files: name -> family (rendered like the family tracks, no tags at all)
@@ -107,7 +107,7 @@ def test_ls_template_fields(untagged):
 
 
 @pytest.mark.browser
-def test_map_tooltip_and_panel_name_untagged_tracks(untagged, browser, tmp_path):  # noqa: F811
+def test_map_tooltip_and_panel_name_untagged_tracks(untagged, browser, tmp_path):
     beet = untagged
     out = tmp_path / "map.html"
     beet("graph", "-o", out)
@@ -416,7 +416,7 @@ def test_cluster_ids_follow_the_overlap_not_the_smallest_member():
 
 
 @pytest.mark.browser
-def test_map_opens_coloured_by_named_clusters(crate, browser, tmp_path):  # noqa: F811
+def test_map_opens_coloured_by_named_clusters(crate, browser, tmp_path):
     beet = crate
     out = tmp_path / "map.html"
     beet("graph", "-o", out)
