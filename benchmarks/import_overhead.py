@@ -46,7 +46,7 @@ def one(folder: str, way: str, backend: str) -> float:
     with tempfile.TemporaryDirectory() as home:
         with open(os.path.join(home, "config.yaml"), "w") as f:
             f.write(f"directory: {home}/music\nlibrary: {home}/l.db\nplugins: sonic\n"
-                    "import: {copy: no, write: no, autotag: no, quiet: yes, singletons: yes}\n"
+                    "import: {copy: no, write: no, autotag: no, quiet: yes, singletons: yes, duplicate_action: keep}\n"
                     f"sonic: {{backend: {backend}, auto: {'yes' if way == 'auto: yes' else 'no'}}}\n")
         seconds = run(home, "import", folder)
         if way == "auto: no + embed -w 2":

@@ -103,7 +103,7 @@ def build(n: int) -> str:
             lib.add(item)
     rows = [(it.id, it.path) for it in lib.items()]
     lib._close()
-    beet(home, "embed", "--dry-run")  # the musicnn space, exactly as the CLI specifies it
+    beet(home, "embed", "--limit", "0")  # the musicnn space, exactly as the CLI specifies it (--dry-run writes nothing)
     from beetsplug.sonic.backends.musicnn import LAYER_DIMS, MusicnnBackend
     from beetsplug.sonic.backends.spectral import FEATURE_DIMS
     from beetsplug.sonic.store import Store
