@@ -155,13 +155,7 @@ def run(rt, lib, opts, args) -> None:
     seeds = known or (query_items(rt, lib, opts, args) if vector is None else [])
     space = rt.read_space(opts.space)
     within = [item.id for item in matching(lib, opts.within, rt.log)] if opts.within else None
-    artists: dict[int, str] = {}
-
-    def artist_of(item_id: int) -> str:
-        if item_id not in artists:
-            item = lib.get_item(item_id)
-            artists[item_id] = (item.artist if item else "").casefold()
-        return artists[item_id]
+    artist_of = artist_lookup(lib)
 
     query, hits = search.similar(rt.store, space, [s.id for s in seeds], vector=vector,
                                  n=opts.number if not opts.mix else 100_000,
@@ -187,6 +181,31 @@ def run(rt, lib, opts, args) -> None:
         if len(found) > 1:
             for s in found:
                 rt.log.info("  seed: {}", output.name(s))
+    items, below = print_hits(rt, lib, opts, query, hits, tags)
+    if not items and not below and not opts.json:
+        output.line("no other items to compare with" + (" within that query" if within is not None else ""))
+    if m3u:
+        output.write_playlist(rt.log, m3u, items)
+
+
+def artist_lookup(lib):
+    """``item id -> its artist, case-folded`` (each read once): what ``--max-per-artist``
+    groups by."""
+    artists: dict[int, str] = {}
+
+    def artist_of(item_id: int) -> str:
+        if item_id not in artists:
+            item = lib.get_item(item_id)
+            artists[item_id] = (item.artist if item else "").casefold()
+        return artists[item_id]
+
+    return artist_of
+
+
+def print_hits(rt, lib, opts, query, hits, tags: dict) -> tuple[list, int]:
+    """The hits that are matches (``search.standing``), a line or a JSON record each, with
+    their musicnn ``tags`` when ``--tags`` asked; then how many more were no match.
+    Returns ``(the listed items, how many were no match)``."""
     items, below = [], 0
     for hit in hits:
         item = lib.get_item(hit.item_id)
@@ -201,19 +220,16 @@ def run(rt, lib, opts, args) -> None:
             extra = {"tags": tags.get(hit.item_id)} if opts.tags else {}
             output.line(output.item_json(item, score=round(hit.score, 4),
                                          top_percent=round(stand.top_percent, 2), **extra))
-        else:
-            output.line(output.format_item(item, opts.format or rt.settings.format,
-                                           sonic_score=f"{hit.score:.3f}",
-                                           sonic_top=f"top {stand.top_percent:.1f}%"))
-            if opts.tags:
-                output.line("        " + (", ".join(f"{t} {p:.2f}" for t, p in tags.get(hit.item_id, []))
-                                          or "(no musicnn tags)"))
+            continue
+        output.line(output.format_item(item, opts.format or rt.settings.format,
+                                       sonic_score=f"{hit.score:.3f}",
+                                       sonic_top=f"top {stand.top_percent:.1f}%"))
+        if opts.tags:
+            output.line("        " + (", ".join(f"{t} {p:.2f}" for t, p in tags.get(hit.item_id, []))
+                                      or "(no musicnn tags)"))
     if below and not opts.json:
         output.line(f"({below} more no closer than a typical track of your library: not shown as matches)")
-    if not items and not below and not opts.json:
-        output.line("no other items to compare with" + (" within that query" if within is not None else ""))
-    if m3u:
-        output.write_playlist(rt.log, m3u, items)
+    return items, below
 
 
 def _source(m, what: str) -> str:

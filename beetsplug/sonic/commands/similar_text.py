@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from .. import output, search, textsearch
+from .. import output, textsearch
 from ..errors import FatalError
 from ..playlist import M3UTarget, matching
 
@@ -60,13 +60,9 @@ def run(rt, lib, opts, args) -> None:
     check(opts, args)
     m3u = M3UTarget.of(opts.m3u) if opts.m3u else None
     within = [item.id for item in matching(lib, opts.within, rt.log)] if opts.within else None
-    artists: dict[int, str] = {}
+    from .similar import artist_lookup
 
-    def artist_of(item_id: int) -> str:
-        if item_id not in artists:
-            item = lib.get_item(item_id)
-            artists[item_id] = (item.artist if item else "").casefold()
-        return artists[item_id]
+    artist_of = artist_lookup(lib)
 
     ranking = dict(n=opts.number, within=within, max_per_group=opts.max_per_artist, group_of=artist_of)
     space, method = _space(rt, opts)
@@ -107,30 +103,10 @@ def _report(rt, opts, result) -> None:
 
 
 def _print_hits(rt, lib, opts, result) -> list:
-    items, below = [], 0
+    from .similar import print_hits
+
     tags = _tags(rt, [h.item_id for h in result.hits]) if opts.tags else {}
-    for hit in result.hits:
-        item = lib.get_item(hit.item_id)
-        if item is None:
-            continue
-        stand = search.standing(result.query, hit.score)
-        if not stand.match:
-            below += 1
-            continue
-        items.append(item)
-        if opts.json:
-            extra = {"tags": tags.get(hit.item_id)} if opts.tags else {}
-            output.line(output.item_json(item, score=round(hit.score, 4),
-                                         top_percent=round(stand.top_percent, 2), **extra))
-            continue
-        output.line(output.format_item(item, opts.format or rt.settings.format,
-                                       sonic_score=f"{hit.score:.3f}",
-                                       sonic_top=f"top {stand.top_percent:.1f}%"))
-        if opts.tags:
-            output.line("        " + (", ".join(f"{t} {p:.2f}" for t, p in tags.get(hit.item_id, []))
-                                      or "(no musicnn tags)"))
-    if below and not opts.json:
-        output.line(f"({below} more no closer than a typical track of your library: not shown as matches)")
+    items, below = print_hits(rt, lib, opts, result.query, result.hits, tags)
     if not items and not below and not opts.json:
         output.line("no tracks to list" + (" within that query" if opts.within else ""))
     return items
