@@ -72,6 +72,9 @@ import struct
 import subprocess
 import sys
 
+import dev_corpus  # the same tools folder: its download and extract
+from dev_corpus import extract, run
+
 RESERVED = ("lmms", "lmms-common", "hydrogen", "hydrogen-data", "hydrogen-drumkits",
             "musescore-common", "musescore3-common", "openttd-openmsx", "planetblupi-music-ogg",
             "planetblupi-music-midi", "mma", "abcmidi", "abcm2ps", "fretsonfire-songs-*",
@@ -141,33 +144,10 @@ def refuse_reserved(package: str) -> None:
         sys.exit(f"truth_corpus: {package} is reserved for the independent evaluation; never used")
 
 
-def run(cmd: list[str], **kw) -> subprocess.CompletedProcess:
-    return subprocess.run(cmd, check=True, **kw)
-
-
 def download(package: str, debs: str) -> str:
+    """``dev_corpus.download``, never of a reserved package."""
     refuse_reserved(package)
-    found = glob.glob(os.path.join(debs, f"{package}_*.deb"))
-    if not found:
-        print(f"downloading {package} ...", flush=True)
-        run(["apt-get", "download", "-q", package], cwd=debs, stdout=subprocess.DEVNULL)
-        found = glob.glob(os.path.join(debs, f"{package}_*.deb"))
-    if not found:
-        sys.exit(f"truth_corpus: apt-get download {package} left no .deb in {debs}")
-    return sorted(found)[-1]
-
-
-def extract(deb: str, patterns: list[str], dest: str) -> list[str]:
-    """Extract the members matching ``patterns`` (once); return their paths under ``dest``."""
-    listing = run(["dpkg-deb", "--fsys-tarfile", deb], stdout=subprocess.PIPE).stdout
-    names = subprocess.run(["tar", "-t"], input=listing, stdout=subprocess.PIPE, check=True
-                           ).stdout.decode().splitlines()
-    wanted = sorted(n for n in names if any(fnmatch.fnmatchcase(n, p) for p in patterns))
-    missing = [n for n in wanted if not os.path.exists(os.path.join(dest, n))]
-    if missing:
-        os.makedirs(dest, exist_ok=True)
-        subprocess.run(["tar", "-x", "-C", dest, *missing], input=listing, check=True)
-    return [os.path.join(dest, n) for n in wanted]
+    return dev_corpus.download(package, debs)
 
 
 def wad_midis(wad: str, dest: str) -> list[str]:
