@@ -95,6 +95,37 @@ def test_estimates_carry_the_analysis_version():
     assert out["version"] == estimate.ANALYSIS_VERSION and 0.0 <= out["key_conf"] <= 1.0
 
 
+def test_the_span_is_read_in_three_windows_either_side_of_the_middle():
+    sr = 22050
+    for seconds, starts in ((90, [0, 30, 60]), (45, [0, 7.5, 15]), (20, [0])):
+        y = np.arange(int(seconds * sr), dtype=np.float32)
+        i, spans = estimate.windows(y, sr)
+        assert [s[0] / sr for s in spans] == pytest.approx(starts)
+        assert spans[i][0] / sr == pytest.approx(max(0, (seconds - 30) / 2))
+
+
+def _mono_22k(s: synth.TrackSpec, seconds: float) -> np.ndarray:
+    y = synth.render(s, seconds).mean(axis=0)
+    return y[: y.size // 2 * 2].reshape(-1, 2).mean(axis=1)
+
+
+def test_the_tempo_is_heard_either_side_of_a_beatless_middle():
+    # a breakdown: 30 s of chords between two 30 s stretches of acid techno. The
+    # middle alone has no beat to read; the span's windows either side do (key and energy
+    # stay with the middle: the chords' key)
+    s = synth.spec("acid", 0)
+    beat = _mono_22k(s, 30)
+    chords = _chords(C_MAJOR)
+    pad = np.tile(chords, beat.size // chords.size + 1)[: beat.size]
+    pad = pad / np.abs(pad).max() * np.abs(beat).max() * 0.5
+    y = np.concatenate([beat, pad, beat]).astype(np.float32)
+    bpm, conf = estimate.tempo(y, 22050)
+    assert bpm is not None and abs(bpm / s.bpm - 1) <= 0.02, (bpm, s.bpm)
+    middle_only = estimate.tempo(pad.astype(np.float32), 22050)[0]
+    assert middle_only is None or abs(middle_only / s.bpm - 1) > 0.02
+    assert estimate.key(y, 22050)[0] == keys.Key(0, False)
+
+
 # --- through the real CLI ----------------------------------------------------------------
 
 

@@ -5,7 +5,7 @@ confidence (``dj/tonality.py: KEY_CALIBRATION``) on the real-music truth set.
     python tools/fit_analysis.py [--truth DIR]      (default: ~/.cache/sonic-truth)
 
 Each track of ``tools/truth_corpus.py``'s set gives its candidates and their evidence
-(``tempo.evidence`` on the 30 s midpoint the plugin analyses); the right candidates are
+(``tempo.evidence`` on the 90 s midpoint the plugin analyses); the right candidates are
 those within 4 % of the stated tempo (or of the beat of a compound meter). A
 conditional logit (softmax over each track's candidates, L2-penalised) is fitted by
 gradient descent. Printed: leave-one-source-out accuracy (each source's tracks judged by
@@ -30,7 +30,7 @@ sys.path.insert(0, os.path.join(ROOT, "benchmarks"))
 
 from tempo_key import SR, load_truth, segments  # noqa: E402
 
-from beetsplug.sonic.dj import tempo, tonality  # noqa: E402
+from beetsplug.sonic.dj import estimate, tempo, tonality  # noqa: E402
 from beetsplug.sonic.dj.onsets import onsets_of  # noqa: E402
 
 L2 = 0.01
@@ -40,8 +40,10 @@ def dataset(truth: list[dict]) -> list[tuple[np.ndarray, np.ndarray, str]]:
     """Per track: ``(features (k, F), right (k,) bool, source)``."""
     out = []
     for t, y in zip(truth, segments([t["path"] for t in truth])):
-        chroma, fps = tonality.chromagram(y, SR)
-        ev = tempo.evidence(onsets_of(y, SR), tempo.Harmony(tonality.harmonic_change(chroma), fps))
+        i, spans = estimate.windows(y, SR)
+        chroma, fps = tonality.chromagram(spans[i], SR)
+        ev = tempo.evidence([onsets_of(s, SR) for s in spans],
+                            tempo.Harmony(tonality.harmonic_change(chroma), fps))
         if ev is None:
             out.append((np.zeros((0, len(tempo.FEATURES))), np.zeros(0, bool), t["source"]))
             continue
@@ -138,7 +140,8 @@ def fit_key(truth: list[dict]) -> None:
     truth = [t for t in truth if t["keys"]]
     margins, right = [], []
     for t, y in zip(truth, segments([t["path"] for t in truth])):
-        s = tonality.key_scores(tonality.pitch_profile(y, SR))
+        i, spans = estimate.windows(y, SR)
+        s = tonality.key_scores(tonality.pitch_profile(spans[i], SR))
         order = np.argsort(s)[::-1]
         best = int(order[0])
         margins.append(float(s[best] - s[order[1]]))

@@ -25,6 +25,7 @@ import numpy as np
 
 from ..audio import load_segments
 from ..dj import estimate
+from ..dj.run import analysis_span
 from .base import Backend, Embedding
 
 SR = 22050
@@ -153,6 +154,13 @@ def segment_features(y: np.ndarray, *, sr: int = SR) -> np.ndarray:
     return np.concatenate([np.asarray(f, np.float32).ravel() for f in feats])
 
 
+def middle_of(y: np.ndarray, seconds: float) -> np.ndarray:
+    """The middle ``seconds`` of ``y`` (all of a shorter one)."""
+    n = int(round(seconds * SR))
+    start = max(0, (y.size - n) // 2)
+    return y[start:start + n]
+
+
 GROUPS = {"timbre": (38, 1.0), "texture": (27, 0.7), "shape": (8, 0.4),
           "dynamics": (2, 0.3), "rhythm": (81, 1.0)}
 FEATURE_DIMS = sum(d for d, _ in GROUPS.values())
@@ -181,10 +189,14 @@ class SpectralBackend(Backend):
         return group_weights()
 
     def embed(self, path: str) -> Embedding:
-        segments = load_segments(path, sr=SR, length=self.segment, positions=self.positions)
+        span = analysis_span(path)
+        if tuple(self.positions) == (0.5,) and self.segment <= estimate.SPAN:
+            # the usual case: the segment is the middle of the span, decoded once
+            segments = [middle_of(span, self.segment)]
+        else:
+            segments = load_segments(path, sr=SR, length=self.segment, positions=self.positions)
         vector = np.mean([segment_features(y) for y in segments], axis=0).astype(np.float32)
-        # tempo and key ride along on the audio already decoded (the middle segment)
-        return Embedding(vector, {"dj": estimate.analyse(segments[len(segments) // 2], SR).to_json()})
+        return Embedding(vector, {"dj": estimate.analyse(span, SR).to_json()})
 
 
 BACKEND = SpectralBackend

@@ -202,8 +202,7 @@ def analysis(rt, lib, opts, args) -> None:
     if not todo or opts.dry_run:
         return
     with Progress(len(todo), "analyse") as bar:
-        done, failed = dj.analyse(todo, segment=rt.settings.segment, positions=rt.settings.positions,
-                                  write_tags=rt.settings.write_tags,
+        done, failed = dj.analyse(todo, write_tags=rt.settings.write_tags,
                                   on_item=lambda item, err: bar.advance(failed=err is not None))
     output.line(f"tempo, key and energy: {done} analysed, {len(failed)} failed")
     for item, reason in failed[:20]:

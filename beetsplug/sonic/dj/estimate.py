@@ -1,9 +1,15 @@
-"""Tempo, key and energy of one decoded segment: the analysis that rides along with embedding.
+"""Tempo, key and energy of one decoded span: the analysis that rides along with embedding.
 
 The parts live in their own modules: :mod:`.onsets` (the spectral front end they share),
 :mod:`.tempo` (metrical level judged on evidence, a confidence that is a probability),
 :mod:`.tonality` (tuning, a harmonic pitch-class profile, key profiles) and
-:mod:`.energy`. This module runs them on one segment and says what they found.
+:mod:`.energy`. This module runs them on one span and says what they found.
+
+The span is the middle :data:`SPAN` seconds of a track (all of a shorter one). Key and
+energy are read from its middle :data:`WINDOW` seconds; the tempo from that window and
+the windows either side, whose evidence is averaged: on the real-music truth set the
+tempo judged on 90 s is right for 96 of 115 tracks held out by source, on 30 s for 90
+(docs/analysis.md).
 """
 
 from __future__ import annotations
@@ -18,11 +24,15 @@ from .energy import energy
 from .keys import Key
 from .onsets import Onsets, onsets_of
 
-__all__ = ["ANALYSIS_VERSION", "Onsets", "TempoKey", "analyse", "key", "onsets_of", "tempo"]
+__all__ = ["ANALYSIS_VERSION", "SPAN", "Onsets", "TempoKey", "analyse", "key", "onsets_of",
+           "tempo", "windows"]
 
 #: stored as ``sonic_analysis`` with every reading: ``beet embed --analysis`` re-runs
-#: items read by an older version (1: the first analysis, which had no such field)
-ANALYSIS_VERSION = 2
+#: items read by an older version (1: the first analysis, which had no such field;
+#: 2: tempo and key judged on evidence; 3: the tempo judged on 90 s)
+ANALYSIS_VERSION = 3
+#: seconds of a track the analysis reads (the middle), and of each window in it
+SPAN, WINDOW = 90.0, 30.0
 
 
 @dataclass(frozen=True)
@@ -44,21 +54,39 @@ def _harmony(chroma: np.ndarray, fps: float) -> _tempo.Harmony:
     return _tempo.Harmony(tonality.harmonic_change(chroma), fps)
 
 
-def tempo(y: np.ndarray, sr: int, *, onsets: Onsets | None = None) -> tuple[float | None, float]:
-    """``(bpm, confidence)`` of mono ``y``; ``(None, 0)`` when nothing pulses.
-    ``onsets``: :func:`onsets_of` ``y``, when the caller has them already."""
-    return _tempo.tempo(onsets or onsets_of(y, sr), harmony=_harmony(*tonality.chromagram(y, sr)))
+def windows(y: np.ndarray, sr: int, seconds: float = WINDOW) -> tuple[int, list[np.ndarray]]:
+    """``(which is the middle, the tempo's windows of y)``: the middle window and one
+    either side, shifted inside ``y`` where they would run past it (overlapping in a span
+    shorter than three windows; a span no longer than one window is one window)."""
+    n = int(seconds * sr)
+    if y.size <= n:
+        return 0, [y]
+    mid = (y.size - n) // 2
+    starts = sorted({min(max(mid + k * n, 0), y.size - n) for k in (-1, 0, 1)})
+    return starts.index(mid), [y[s:s + n] for s in starts]
+
+
+def tempo(y: np.ndarray, sr: int) -> tuple[float | None, float]:
+    """``(bpm, confidence)`` of a mono span ``y``; ``(None, 0)`` when nothing pulses."""
+    reading = analyse(y, sr, key_and_energy=False)
+    return reading.bpm, reading.bpm_conf
 
 
 def key(y: np.ndarray, sr: int) -> tuple[Key | None, float]:
-    """``(key, confidence)`` of mono ``y``; ``(None, 0)`` for silence or noise."""
-    return tonality.key(y, sr)
+    """``(key, confidence)`` of a mono span ``y`` (its middle window); ``(None, 0)`` for
+    silence or noise."""
+    i, spans = windows(y, sr)
+    return tonality.key(spans[i], sr)
 
 
-def analyse(y: np.ndarray, sr: int) -> TempoKey:
-    """Tempo, key and energy of one mono segment (one chromagram serves key and tempo)."""
-    onsets = onsets_of(y, sr)
-    chroma, fps = tonality.chromagram(y, sr)
+def analyse(y: np.ndarray, sr: int, *, key_and_energy: bool = True) -> TempoKey:
+    """Tempo, key and energy of a mono span (:data:`SPAN`; one chromagram of its middle
+    window serves key and tempo)."""
+    i, spans = windows(y, sr)
+    onsets = [onsets_of(s, sr) for s in spans]
+    chroma, fps = tonality.chromagram(spans[i], sr)
     bpm, bconf = _tempo.tempo(onsets, harmony=_harmony(chroma, fps))
-    k, kconf = tonality.key(y, sr, chroma=chroma)
-    return TempoKey(bpm, bconf, k, kconf, energy(y, sr, bpm=bpm, onsets=onsets))
+    if not key_and_energy:
+        return TempoKey(bpm, bconf, None, 0.0)
+    k, kconf = tonality.key(spans[i], sr, chroma=chroma)
+    return TempoKey(bpm, bconf, k, kconf, energy(spans[i], sr, bpm=bpm, onsets=onsets[i]))

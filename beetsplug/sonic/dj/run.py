@@ -5,6 +5,8 @@ from __future__ import annotations
 from collections.abc import Callable, Iterable
 from typing import Any
 
+import numpy as np
+
 from ..audio import load_segments
 from ..errors import ItemError
 from . import estimate
@@ -32,7 +34,13 @@ def pending(items: Iterable[Any], *, force: bool = False) -> list:
             or it.get("sonic_analysis") != estimate.ANALYSIS_VERSION]
 
 
-def analyse(items: list, *, segment: float, positions: tuple[float, ...], write_tags: bool,
+def analysis_span(path: str | bytes) -> np.ndarray:
+    """The middle :data:`estimate.SPAN` seconds of a track (all of a shorter one), which
+    tempo, key and energy read (:class:`ItemError` for what can't be decoded)."""
+    return load_segments(path, sr=SR, length=estimate.SPAN, positions=(0.5,))[0]
+
+
+def analyse(items: list, *, write_tags: bool,
             on_item: Callable[[Any, str | None], None] | None = None) -> tuple[int, list]:
     """``beet embed --analysis``: tempo and key for items embedded before this existed,
     without touching vectors. Each item is stored as soon as it is done (resumable).
@@ -40,8 +48,7 @@ def analyse(items: list, *, segment: float, positions: tuple[float, ...], write_
     done, failed = 0, []
     for item in items:
         try:
-            ys = load_segments(item.path, sr=SR, length=segment, positions=positions)
-            result = estimate.analyse(ys[len(ys) // 2], SR).to_json()
+            result = estimate.analyse(analysis_span(item.path), SR).to_json()
         except ItemError as exc:
             failed.append((item, str(exc)))
             if on_item:

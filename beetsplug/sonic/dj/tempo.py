@@ -34,13 +34,13 @@ N_CANDIDATES = 10
 FEATURES = ("log2 tempo/120", "(log2 tempo/120)^2", "acf 1 beat", "acf 2 beats", "acf 3 beats",
             "acf 4 beats", "acf third beat", "backbeat", "log2 onsets per beat", "beat prominence",
             "harmony acf 1 beat", "harmony acf 2 beats", "harmony acf 4 beats",
-            "kick-snare one beat apart")
+            "kick-snare one beat apart", "acf quarter beat", "low band acf 2 beats")
 #: weights of :data:`FEATURES`, fitted by tools/fit_analysis.py
-WEIGHTS = np.array([-0.05374, -2.29, 3.644, -0.01252, 0.6281, 3.726, -4.595, 1.221, 0.04382, 0.5944,
-                    -1.769, 0.216, -2.005, 0.02414])
+WEIGHTS = np.array([-0.0997, -2.003, 3.985, -0.8788, 1.299, 3.888, -4.781, 1.344, 0.08057, 0.5281,
+                    -2.362, 0.1048, -1.591, -0.6129, -1.104, 1.139])
 #: the confidence: the winner's probability among the candidates, calibrated on held-out
 #: tracks (Platt scaling of its log-odds, tools/fit_analysis.py)
-CALIBRATION = (0.9012, 0.3532)
+CALIBRATION = (0.5714, 0.8917)
 #: phases per beat when the envelope is folded at a candidate's period
 PHASES = 24
 
@@ -137,20 +137,46 @@ def _alternation(bpms: np.ndarray, o: Onsets) -> np.ndarray:
     return (ahead + behind) / 2 - xc[n - 1]
 
 
-def features(bpms: np.ndarray, acf: np.ndarray, snare_acf: np.ndarray | None, fps: float,
-             density: float, env: np.ndarray, harmony: Harmony | None = None,
-             alternation: np.ndarray | None = None) -> np.ndarray:
-    """``(len(bpms), len(FEATURES))`` evidence for each candidate tempo; ``env`` the
-    (smoothed) onset envelope ``acf`` was made from."""
+@dataclass(frozen=True)
+class _Window:
+    """One window's onset envelopes, smoothed, and their autocorrelations."""
+
+    onsets: Onsets
+    smooth: np.ndarray
+    acf: np.ndarray
+    snare_acf: np.ndarray | None
+    low_acf: np.ndarray | None
+    density: float
+
+    @classmethod
+    def of(cls, o: Onsets) -> _Window | None:
+        if o.env.size < 4 * o.fps or not np.any(o.env):
+            return None
+        smooth = _smooth(o.env)
+        acf = autocorrelation(smooth)
+        if acf is None:
+            return None
+        low = autocorrelation(_smooth(o.low)) if o.low is not None else None
+        return cls(o, smooth, acf, autocorrelation(_smooth(o.snare)), low, onset_density(o.env, o.fps))
+
+
+def _or_zero(acf: np.ndarray | None, lags: np.ndarray) -> np.ndarray:
+    return _at(acf, lags) if acf is not None else np.zeros(lags.size)
+
+
+def features(bpms: np.ndarray, w: _Window, harmony: np.ndarray) -> np.ndarray:
+    """``(len(bpms), len(FEATURES))`` evidence for each candidate tempo in one window;
+    ``harmony``: :func:`_harmony_features` of the candidates."""
+    fps, acf = w.onsets.fps, w.acf
     lag = 60.0 * fps / bpms
     x = np.log2(bpms / 120.0)
-    sn = (_at(snare_acf, 2 * lag) - _at(snare_acf, lag)) if snare_acf is not None else np.zeros_like(x)
-    per_beat = np.log2(np.maximum(density * 60.0 / bpms, 1.0 / 16))
-    prom = np.array([prominence(env, float(beat)) for beat in lag])
+    sn = _or_zero(w.snare_acf, 2 * lag) - _or_zero(w.snare_acf, lag)
+    per_beat = np.log2(np.maximum(w.density * 60.0 / bpms, 1.0 / 16))
+    prom = np.array([prominence(w.smooth, float(beat)) for beat in lag])
     return np.column_stack([x, x * x, _at(acf, lag), _at(acf, 2 * lag), _at(acf, 3 * lag),
-                            _at(acf, 4 * lag), _at(acf, lag / 3), sn, per_beat, prom,
-                            _harmony_features(bpms, harmony),
-                            np.zeros(bpms.size) if alternation is None else alternation])
+                            _at(acf, 4 * lag), _at(acf, lag / 3), sn, per_beat, prom, harmony,
+                            _alternation(bpms, w.onsets), _at(acf, lag / 4),
+                            _or_zero(w.low_acf, 2 * lag)])
 
 
 def refine(acf: np.ndarray, fps: float, bpm: float) -> float:
@@ -183,28 +209,31 @@ def _smooth(env: np.ndarray) -> np.ndarray:
     return np.convolve(env, w / w.sum(), mode="same")
 
 
-def evidence(o: Onsets, harmony: Harmony | None = None) -> tuple[np.ndarray, np.ndarray, np.ndarray] | None:
-    """``(acf, candidate BPMs, their features)`` of an onset envelope, or None."""
-    env, fps = o.env, o.fps
-    if env.size < 4 * fps or not np.any(env):
+def evidence(onsets: Onsets | list[Onsets], harmony: Harmony | None = None,
+             ) -> tuple[np.ndarray, np.ndarray, np.ndarray] | None:
+    """``(acf, candidate BPMs, their features)`` of one window's onset envelopes or of
+    several windows' (the candidates from their mean autocorrelation, the evidence
+    averaged over them: a tempo the whole span agrees on), or None when nothing pulses.
+    ``harmony``: how the harmony moves in one of them (the middle)."""
+    windows = [w for w in map(_Window.of, [onsets] if isinstance(onsets, Onsets) else onsets) if w]
+    if not windows:
         return None
-    smooth = _smooth(env)
-    acf = autocorrelation(smooth)
-    if acf is None:
-        return None
+    fps = windows[0].onsets.fps
+    n = min(w.acf.size for w in windows)
+    acf = np.mean([w.acf[:n] for w in windows], axis=0)
     bpms = candidates(acf, fps)
     if bpms.size == 0:
         return None
     bpms = np.array([refine(acf, fps, b) for b in bpms])
-    return acf, bpms, features(bpms, acf, autocorrelation(_smooth(o.snare)), fps,
-                               onset_density(env, fps), smooth, harmony, _alternation(bpms, o))
+    moves = _harmony_features(bpms, harmony)
+    return acf, bpms, np.mean([features(bpms, w, moves) for w in windows], axis=0)
 
 
-def tempo(o: Onsets, *, harmony: Harmony | None = None,
+def tempo(onsets: Onsets | list[Onsets], *, harmony: Harmony | None = None,
           weights: np.ndarray = WEIGHTS) -> tuple[float | None, float]:
-    """``(bpm, confidence)`` from onset envelopes (and how the harmony moves, when
-    known); ``(None, 0)`` when nothing pulses."""
-    ev = evidence(o, harmony)
+    """``(bpm, confidence)`` from the onset envelopes of one window or several (and how
+    the harmony moves, when known); ``(None, 0)`` when nothing pulses."""
+    ev = evidence(onsets, harmony)
     if ev is None:
         return None, 0.0
     acf, bpms, feats = ev
