@@ -6,9 +6,11 @@
 2. Evidence per candidate (:func:`features`): how strongly the envelope repeats at one,
    two, three and four beats and at the half and third beat (duple against triple
    grouping: a 3/4 piece at 180 repeats every bar of three beats, which a duple comb
-   mistakes for two beats of 120), the backbeat (a snare-band envelope repeating every two
-   beats rather than every one), how many onsets fall in a beat, and where the tempo sits
-   (a log-normal preference, learned like the rest).
+   mistakes for two beats of 120) and at a quarter beat, the backbeat (a snare-band
+   envelope repeating every two beats rather than every one), the kick band repeating every
+   two beats, how many onsets fall in a beat, and where the tempo sits (a log-normal
+   preference, learned like the rest). Given several windows of a track, candidates come
+   from their mean autocorrelation and the evidence is averaged over them.
 3. A linear score over that evidence, fitted on a development set of real compositions
    whose source files state their tempo (``tools/fit_analysis.py``: a conditional logit, one
    choice among each track's candidates). The winner's probability among the candidates
