@@ -85,6 +85,21 @@ def test_keys_of_rich_tones_read_right_not_a_fifth_up(a4):
     assert tonality.key(_chords(A_MINOR, a4=a4), 22050)[0] == keys.Key(9, True)
 
 
+def test_keys_a_fifth_apart_are_told_apart_by_the_degree_their_scales_differ_in():
+    # C major's notes with its fourth (F) thin and the dominant's leading tone (F#) absent:
+    # the profile correlation leans to G major by a hair; the F decides for C. With F and F#
+    # swapped, it is G major. A clear profile is left to the correlation.
+    p = np.zeros(12)
+    p[[0, 2, 4, 5, 7, 9, 11]] = [1.0, 1.0, 0.8, 0.3, 1.0, 0.8, 0.8]
+    assert int(np.argmax(tonality.key_scores(p))) == 7
+    assert tonality.decide(p)[0] == 0
+    q = p.copy()
+    q[5], q[6] = 0.0, 0.3
+    assert tonality.decide(q)[0] == 7
+    clear = tonality.PROFILES["krumhansl"][0]
+    assert tonality.decide(np.roll(clear, 7))[0] == int(np.argmax(tonality.key_scores(np.roll(clear, 7)))) == 7
+
+
 def test_tuning_is_estimated():
     f = 432.0 * 2 ** (np.array([-9, -5, -2, 0, 3, 7]) / 12)
     assert abs(tonality.tuning(f, np.ones_like(f)) - 432.0) < 0.5

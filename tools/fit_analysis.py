@@ -141,10 +141,8 @@ def fit_key(truth: list[dict]) -> None:
     margins, right = [], []
     for t, y in zip(truth, segments([t["path"] for t in truth])):
         i, spans = estimate.windows(y, SR)
-        s = tonality.key_scores(tonality.pitch_profile(spans[i], SR))
-        order = np.argsort(s)[::-1]
-        best = int(order[0])
-        margins.append(float(s[best] - s[order[1]]))
+        best, margin = tonality.decide(tonality.pitch_profile(spans[i], SR))
+        margins.append(margin)
         right.append(any(k.tonic == best % 12 and k.minor == (best >= 12) for k in t["keys"]))
     m, r = np.array(margins), np.array(right, float)
     a, b = logistic(m, r)
