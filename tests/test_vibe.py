@@ -228,6 +228,10 @@ def test_discrepancy_finds_the_track_that_sounds_unlike_its_tags(vibe_library):
     out = vibe_library("vibe", "--discrepancy", "-n", "1").stdout
     assert out.splitlines()[0].split("  ", 1)[1].startswith("DJ 9 - Liar")
     assert "sounds like: " in out and "Acid" in out.splitlines()[1]
+    # the score is the share of sound neighbours the vibe does not share: 0..1, most first
+    scores = [json.loads(x)["score"] for x in
+              vibe_library("vibe", "--discrepancy", "-n", "50", "--json").stdout.splitlines()]
+    assert scores and all(0.0 <= x <= 1.0 for x in scores) and scores == sorted(scores, reverse=True)
 
 
 def test_pretend_json_and_force(vibe_library):

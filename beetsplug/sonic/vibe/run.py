@@ -188,13 +188,14 @@ def discrepancy(audio: tuple[np.ndarray, np.ndarray], vibe: tuple[np.ndarray, np
     V = np.asarray(V[np.searchsorted(v_ids, common)])
     ai, _ = analysis.knn(A, k=k)
     vi, _ = analysis.knn(V, k=k)
-    out = []
+    ranked = []
     for r, iid in enumerate(common.tolist()):
         if only is not None and iid not in only:
             continue
         overlap = len(set(ai[r]) & set(vi[r])) / k
         gap = float(np.mean(V[vi[r]] @ V[r]) - np.mean(V[ai[r]] @ V[r]))
-        out.append(Disagreement(iid, round(1 - overlap + 0.01 * gap, 4),
-                                common[ai[r]].tolist(), common[vi[r]].tolist()))
-    out.sort(key=lambda d: -d.score)
-    return out
+        d = Disagreement(iid, round(1 - overlap, 4), common[ai[r]].tolist(), common[vi[r]].tolist())
+        # the gap (how much less alike the sound neighbours look as vibes) orders ties only
+        ranked.append((-(1 - overlap), -gap, d))
+    ranked.sort(key=lambda x: x[:2])
+    return [d for _, _, d in ranked]
