@@ -144,6 +144,11 @@ def test_installing_weights_later_moves_to_the_better_space(tmp_path, family_aud
     del env["SONIC_MUSICNN_WEIGHTS"]  # now "installed"
     res = beet("similar", "-n", "1", "title:Pads Study 1")
     assert "the musicnn space has no vectors yet" in res.output and "Pads Study" in res.stdout
+    store = beet.store()
+    try:  # a reader does not create the space it could not answer from
+        assert [s.name for s in store.spaces()] == ["spectral"]
+    finally:
+        store.close()
     out = beet("embed").stdout
     assert "using the musicnn backend" in out and "3 to embed" in out
     status = [json.loads(line) for line in beet("embed", "--status", "--json").stdout.splitlines()]

@@ -86,7 +86,9 @@ class Runtime:
         configured analyzer's), else the configured backend's (see spaces.for_reading)."""
         if name == "vibe":
             name = self.vibes().space.name
-        return for_reading(self.store, name, configured=self.audio_space, warn=self.warn)
+        # a reader never creates the configured space (an empty stand-in while it is new)
+        return for_reading(self.store, name, configured=lambda: self.audio_space(dry_run=True),
+                           warn=self.warn)
 
     def close(self) -> None:
         if self._store is not None:
