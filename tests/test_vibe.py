@@ -311,6 +311,13 @@ def test_gemini_analyzer_prompt_schema_and_rejection(tmp_path, family_audio, cop
         assert sorted(s for s in shown if s) == ["gemini-2.5-flash 8.5", "gemini-2.5-flash 9.0"]
         hits = beet("vibe", "--search", "dark hypnotic warehouse", "-n", "1", "--json").stdout
         assert json.loads(hits.splitlines()[0])["title"] == "Acid Study 1"
+        # the words' vector is cached in the sidecar: asking again (here or through
+        # similar --text) sends nothing
+        asked = len([r for r in fake.log if r.path.endswith(":batchEmbedContents")])
+        again = beet("vibe", "--search", "dark  hypnotic warehouse", "-n", "1", "--json").stdout
+        same = beet("similar", "--text", "dark hypnotic warehouse", "--space", "vibe", "-n", "1", "--json").stdout
+        assert json.loads(again.splitlines()[0])["title"] == json.loads(same.splitlines()[0])["title"] == "Acid Study 1"
+        assert len([r for r in fake.log if r.path.endswith(":batchEmbedContents")]) == asked
     finally:
         fake.close()
 

@@ -172,12 +172,13 @@ def by_gemini(store: Store, space: Space, text: str, *, client_of: Callable[[], 
 # --- vibe ------------------------------------------------------------------------------
 
 
-def by_vibe(vibes, text: str, **rank_options) -> TextResult:
+def by_vibe(vibes, text: str, *, announce: Callable[[str], None] = lambda _: None,
+            **rank_options) -> TextResult:
     from .vibe import run as vr
 
     if vibes.store.count(vibes.space) == 0:
         raise FatalError("no vibes yet: run `beet vibe` first")
-    ids, scores, unknown = vr.word_scores(vibes, text)
+    ids, scores, unknown = vr.word_scores(vibes, text, announce=announce)
     query, hits = ranked(ids, scores, **rank_options)
     if not vibes.hosted:  # offline, a score of 0 shares no word: not a match, never padding
         hits = [h for h in hits if h.score > 1e-6]

@@ -72,7 +72,7 @@ def run(rt, lib, opts, args) -> None:
         result = textsearch.by_gemini(rt.store, space, opts.text, client_of=lambda: _gemini_client(rt),
                                       announce=rt.info, **ranking)
     else:
-        result = textsearch.by_vibe(rt.vibes(), opts.text, **ranking)
+        result = textsearch.by_vibe(rt.vibes(), opts.text, announce=rt.info, **ranking)
     _report(rt, opts, result)
     items = _print_hits(rt, lib, opts, result)
     if m3u:

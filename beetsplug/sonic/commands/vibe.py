@@ -114,7 +114,7 @@ def search(rt, lib, opts, args) -> None:
     if rt.store.count(v.space) == 0:
         raise FatalError("no vibes yet: run `beet vibe` first")
     within = [it.id for it in common.items(rt, lib, opts, args)] if args or opts.playlist else None
-    hits, unknown = vr.search_words(v, opts.search, n=opts.number, within=within)
+    hits, unknown = vr.search_words(v, opts.search, n=opts.number, within=within, announce=rt.info)
     if unknown and opts.json:  # JSON output stays JSON: the words go to the log (stderr)
         rt.log.info("not in the vibe vocabulary (ignored): {}", ", ".join(unknown))
     elif unknown:

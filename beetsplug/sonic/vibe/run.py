@@ -135,12 +135,16 @@ def run(v: Vibes, items: list, *, pretend: bool = False,
     return results
 
 
-def word_scores(v: Vibes, text: str) -> tuple[np.ndarray, np.ndarray, list[str]]:
+def word_scores(v: Vibes, text: str, *, announce: Callable[[str], None] = lambda _: None,
+                ) -> tuple[np.ndarray, np.ndarray, list[str]]:
     """Every vibe's similarity to free words: ``(ids (n,), scores (n,), unknown words)``."""
     ids, X = v.store.matrix(v.space)
-    if v.hosted:
-        (values,) = v.client.embed([text], model=v.text_model, dims=v.space.dims)
-        q, unknown = analysis.normalize(np.asarray(values, np.float32)), []
+    if v.hosted:  # the model's own text embedding, cached in the sidecar like similar --text's
+        from ..textsearch import gemini_vector
+
+        q, _ = gemini_vector(v.store, lambda: v.client, model=v.text_model, dims=v.space.dims,
+                             text=text, announce=announce)
+        unknown = []
     else:
         found, unknown = vspace.parse_words(text, v.vocab)
         if not (found["genres"] or found["characters"] or found["textures"] or found["placement"]
@@ -153,9 +157,11 @@ def word_scores(v: Vibes, text: str) -> tuple[np.ndarray, np.ndarray, list[str]]
     return ids, np.asarray(X @ q, np.float32), unknown
 
 
-def search_words(v: Vibes, text: str, *, n: int, within: list[int] | None = None) -> tuple[list[Hit], list[str]]:
-    """Items whose vibe is nearest to free words; returns ``(hits, unknown words)``."""
-    ids, scores, unknown = word_scores(v, text)
+def search_words(v: Vibes, text: str, *, n: int, within: list[int] | None = None,
+                 announce: Callable[[str], None] = lambda _: None) -> tuple[list[Hit], list[str]]:
+    """Items whose vibe is nearest to free words; returns ``(hits, unknown words)``.
+    ``announce``: told before a request to a hosted model (none for cached words)."""
+    ids, scores, unknown = word_scores(v, text, announce=announce)
     hits = rank(ids, None, None, n=n, within=within, scores=scores)
     if not v.hosted:  # offline, a score of 0 shares no word: not a match, never padding
         hits = [h for h in hits if h.score > 1e-6]
