@@ -8,7 +8,16 @@ import pytest
 from beetsplug.sonic import synth
 
 from .browser import browser  # noqa: F401  (one session fixture: a second live Playwright can't start)
+from .fake_gemini import FakeGemini
 from .helpers import FORMATS, PER_FAMILY, Beet
+
+
+@pytest.fixture
+def fake():
+    """A local fake Gemini server for the real google-genai SDK (closed after the test)."""
+    server = FakeGemini()
+    yield server
+    server.close()
 
 
 @pytest.fixture(scope="session")

@@ -183,3 +183,18 @@ class FakeGemini:
                 values = [action["value"]] * dims
             out.append({"values": values})
         return {"embeddings": out}
+
+
+#: a key shaped like a real one: tests check it never reaches a log
+KEY = "AIzaTEST-secret-key-0123456789"
+
+
+def gemini_beet(home, fake: FakeGemini, **gemini):
+    """A beets home whose backend is gemini, talking to ``fake`` (fast retries, short
+    clips; ``gemini``: settings that differ)."""
+    from .helpers import Beet
+
+    settings = {"api_key": KEY, "base_url": fake.url, "min_interval": 0, "segment": 10,
+                "timeout": 3, "retries": 2, "backoff": 0.05, "retry_wait": 0.05, "batch_size": 2}
+    settings.update(gemini)
+    return Beet(home, backend="gemini", gemini=settings)

@@ -12,15 +12,8 @@ import sqlite3
 import numpy as np
 import pytest
 
-from .fake_gemini import FakeGemini, error
+from .fake_gemini import error, gemini_beet
 from .helpers import Beet
-
-
-@pytest.fixture
-def fake():
-    server = FakeGemini()
-    yield server
-    server.close()
 
 
 def status(beet) -> dict:
@@ -53,14 +46,6 @@ def library(beet, tmp_path, files) -> Beet:
         shutil.copy(f, folder)
     beet("import", folder)
     return beet
-
-
-def gemini_beet(home, fake, **gemini) -> Beet:
-    settings = {"api_key": "AIzaTEST-secret-key-0123456789", "base_url": fake.url,
-                "min_interval": 0, "segment": 10, "timeout": 3, "retries": 1, "backoff": 0.05,
-                "retry_wait": 0.05, "batch_size": 1}
-    settings.update(gemini)
-    return Beet(home, backend="gemini", gemini=settings)
 
 
 # --- 2. a failed re-embed never deletes a good vector -----------------------------------
@@ -97,7 +82,7 @@ def test_a_failed_recomputation_keeps_the_vector_marks_and_retries_it(beet, tmp_
 
 
 def test_a_service_outage_under_force_keeps_every_paid_vector(tmp_path, fake, family_audio):
-    beet = gemini_beet(tmp_path / "h", fake)
+    beet = gemini_beet(tmp_path / "h", fake, retries=1, batch_size=1)
     beet.set(auto=False)
     library(beet, tmp_path, sorted(family_audio.glob("acid_*"))[:4])
     beet("embed")
@@ -116,7 +101,7 @@ def test_a_service_outage_under_force_keeps_every_paid_vector(tmp_path, fake, fa
 
 
 def test_huge_finite_values_from_the_service_fail_with_a_reason(tmp_path, fake, family_audio):
-    beet = gemini_beet(tmp_path / "h", fake)
+    beet = gemini_beet(tmp_path / "h", fake, retries=1, batch_size=1)
     beet.set(auto=False)
     library(beet, tmp_path, sorted(family_audio.glob("acid_*"))[:2])
     fake.script = [{"then": "ok", "value": 3e38}]
@@ -136,7 +121,7 @@ def test_huge_finite_values_from_the_service_fail_with_a_reason(tmp_path, fake, 
 
 @pytest.mark.parametrize("fault", ["malformed", "empty", "timeout"])
 def test_a_hopeless_service_stops_the_run_and_exits_non_zero(tmp_path, fake, family_audio, fault):
-    beet = gemini_beet(tmp_path / "h", fake)
+    beet = gemini_beet(tmp_path / "h", fake, retries=1, batch_size=1)
     beet.set(auto=False)
     library(beet, tmp_path, sorted(family_audio.glob("acid_*"))[:5])
     fake.fallback = {"sleep": 1.5, "then": "ok"} if fault == "timeout" else fault

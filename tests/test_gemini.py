@@ -15,24 +15,8 @@ import pytest
 
 from beetsplug.sonic import synth
 
-from .fake_gemini import FakeGemini, b64, error, quota_error
+from .fake_gemini import KEY, b64, error, gemini_beet, quota_error
 from .helpers import Beet, family_of
-
-KEY = "AIzaTEST-secret-key-0123456789"
-
-
-@pytest.fixture
-def fake():
-    server = FakeGemini()
-    yield server
-    server.close()
-
-
-def gemini_beet(home, fake, **gemini) -> Beet:
-    settings = {"api_key": KEY, "base_url": fake.url, "min_interval": 0, "segment": 10,
-                "timeout": 3, "retries": 2, "backoff": 0.05, "retry_wait": 0.05, "batch_size": 2}
-    settings.update(gemini)
-    return Beet(home, backend="gemini", gemini=settings)
 
 
 def import_tracks(beet, tmp_path, files, auto=False):

@@ -14,7 +14,7 @@ from beetsplug.sonic import textvocab
 from beetsplug.sonic.textsearch import FEATURES
 
 from .browser import Page
-from .fake_gemini import FakeGemini, text_vector
+from .fake_gemini import KEY, gemini_beet, text_vector
 from .helpers import Beet, family_of
 
 DOCS = Path(__file__).parent.parent / "docs" / "text-search.md"
@@ -111,20 +111,8 @@ def test_a_space_without_words_says_which_do(beet, copy_of, family_audio):
 
 # --- gemini: the real SDK against the fake server ------------------------------------------
 
-KEY = "AIzaTEST-secret-key-0123456789"
-
-
-@pytest.fixture
-def fake():
-    server = FakeGemini()
-    yield server
-    server.close()
-
-
 def test_gemini_text_is_one_cached_request_ranked_by_the_model(tmp_path, fake, family_audio):
-    beet = Beet(tmp_path / "h", backend="gemini",
-                gemini={"api_key": KEY, "base_url": fake.url, "min_interval": 0, "segment": 10,
-                        "timeout": 3, "retries": 1, "batch_size": 8, "dims": 256})
+    beet = gemini_beet(tmp_path / "h", fake, retries=1, batch_size=8, dims=256)
     incoming = tmp_path / "in"
     incoming.mkdir()
     for f in sorted(family_audio.iterdir())[::3]:
@@ -170,9 +158,7 @@ def test_gemini_text_is_one_cached_request_ranked_by_the_model(tmp_path, fake, f
 
 
 def test_gemini_text_offline_is_one_line(tmp_path, fake, family_audio):
-    beet = Beet(tmp_path / "h", backend="gemini",
-                gemini={"api_key": KEY, "base_url": fake.url, "min_interval": 0, "segment": 10,
-                        "timeout": 3, "retries": 3, "retry_wait": 0.01, "batch_size": 8})
+    beet = gemini_beet(tmp_path / "h", fake, retries=3, retry_wait=0.01, batch_size=8)
     incoming = tmp_path / "in"
     incoming.mkdir()
     for f in sorted(family_audio.iterdir())[:2]:
