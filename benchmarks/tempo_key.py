@@ -173,8 +173,7 @@ def segments(paths: list[str]) -> list[np.ndarray]:
 
 def middle(y: np.ndarray) -> np.ndarray:
     """The middle window of a span: what key analysis (ours and the anchors') reads."""
-    i, spans = estimate.windows(y, SR)
-    return spans[i]
+    return estimate.middle(y, SR)
 
 
 def ours(segs: list[np.ndarray], module=estimate) -> tuple[list[dict], float]:

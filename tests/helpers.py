@@ -18,6 +18,15 @@ VEC0_TOP_K = ("SELECT v.item_id, 1 - v.distance FROM vec_{space_id} AS v "
               "WHERE v.embedding MATCH ? AND k = ? ORDER BY v.distance")
 
 
+def mono_22k(spec, seconds: float = 30.0):
+    """A generated track (``synth.TrackSpec``) rendered as mono at 22.05 kHz, the rate the
+    analysis reads (pairs of 44.1 kHz samples averaged)."""
+    from beetsplug.sonic import synth
+
+    y = synth.render(spec, seconds).mean(axis=0)
+    return y[: y.size // 2 * 2].reshape(-1, 2).mean(axis=1)
+
+
 def family_of(title: str) -> str:
     return title.split()[0].lower()
 

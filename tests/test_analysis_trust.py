@@ -14,7 +14,7 @@ from beetsplug.sonic.dj import estimate, keys, tonality
 from beetsplug.sonic.dj import tempo as tempo_mod
 from beetsplug.sonic.dj.onsets import Onsets
 
-from .helpers import Beet
+from .helpers import Beet, mono_22k
 
 FPS = 22050 / 512
 
@@ -119,17 +119,12 @@ def test_the_span_is_read_in_three_windows_either_side_of_the_middle():
         assert spans[i][0] / sr == pytest.approx(max(0, (seconds - 30) / 2))
 
 
-def _mono_22k(s: synth.TrackSpec, seconds: float) -> np.ndarray:
-    y = synth.render(s, seconds).mean(axis=0)
-    return y[: y.size // 2 * 2].reshape(-1, 2).mean(axis=1)
-
-
 def test_the_tempo_is_heard_either_side_of_a_beatless_middle():
     # a breakdown: 30 s of chords between two 30 s stretches of acid techno. The
     # middle alone has no beat to read; the span's windows either side do (key and energy
     # stay with the middle: the chords' key)
     s = synth.spec("acid", 0)
-    beat = _mono_22k(s, 30)
+    beat = mono_22k(s, 30)
     chords = _chords(C_MAJOR)
     pad = np.tile(chords, beat.size // chords.size + 1)[: beat.size]
     pad = pad / np.abs(pad).max() * np.abs(beat).max() * 0.5

@@ -13,7 +13,7 @@ from beetsplug.sonic.dj import estimate, keys, mixing
 from beetsplug.sonic.dj import tempo as dj_tempo
 from beetsplug.sonic.dj.fields import Mixable
 
-from .helpers import Beet
+from .helpers import Beet, mono_22k
 
 
 @pytest.mark.parametrize("text, camelot", [
@@ -59,18 +59,13 @@ def test_transition_score_prefers_compatible_pairs():
                                  0.6) == "key clash 8A→3B"
 
 
-def _mono_22k(s: synth.TrackSpec, seconds: float = 30.0) -> np.ndarray:
-    y = synth.render(s, seconds).mean(axis=0)
-    return y[: y.size // 2 * 2].reshape(-1, 2).mean(axis=1)  # 44.1 -> 22.05 kHz
-
-
 def test_estimates_on_tracks_of_known_tempo_and_key():
     """24 generated tracks (all 24 keys, 4 rhythm styles, 70-180 BPM): rates, not single
     tracks, so the test reads like the accuracy table in docs/performance.md."""
     tempo_ok = octave_ok = key_ok = near_ok = 0
     for i in range(24):
         s = synth.truth_spec(i)
-        tk = estimate.analyse(_mono_22k(s), 22050)
+        tk = estimate.analyse(mono_22k(s), 22050)
         truth = keys.parse(s.key)
         ratio = tk.bpm / s.bpm
         tempo_ok += abs(ratio - 1) <= 0.02
@@ -109,7 +104,7 @@ def test_four_on_the_floor_without_a_snare_is_not_halved():
     # (which, at half the tempo, looks like a backbeat); no snare at all
     for i in range(12):
         s = synth.spec("acid", i)
-        bpm = estimate.tempo(_mono_22k(s), 22050)[0]
+        bpm = estimate.tempo(mono_22k(s), 22050)[0]
         assert abs(bpm / s.bpm - 1) <= 0.02, (i, s.bpm, bpm)
 
 

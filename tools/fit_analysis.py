@@ -140,8 +140,7 @@ def fit_key(truth: list[dict]) -> None:
     truth = [t for t in truth if t["keys"]]
     margins, right = [], []
     for t, y in zip(truth, segments([t["path"] for t in truth])):
-        i, spans = estimate.windows(y, SR)
-        best, margin = tonality.decide(tonality.pitch_profile(spans[i], SR))
+        best, margin = tonality.decide(tonality.pitch_profile(estimate.middle(y, SR), SR))
         margins.append(margin)
         right.append(any(k.tonic == best % 12 and k.minor == (best >= 12) for k in t["keys"]))
     m, r = np.array(margins), np.array(right, float)

@@ -154,13 +154,6 @@ def segment_features(y: np.ndarray, *, sr: int = SR) -> np.ndarray:
     return np.concatenate([np.asarray(f, np.float32).ravel() for f in feats])
 
 
-def middle_of(y: np.ndarray, seconds: float) -> np.ndarray:
-    """The middle ``seconds`` of ``y`` (all of a shorter one)."""
-    n = int(round(seconds * SR))
-    start = max(0, (y.size - n) // 2)
-    return y[start:start + n]
-
-
 GROUPS = {"timbre": (38, 1.0), "texture": (27, 0.7), "shape": (8, 0.4),
           "dynamics": (2, 0.3), "rhythm": (81, 1.0)}
 FEATURE_DIMS = sum(d for d, _ in GROUPS.values())
@@ -192,7 +185,7 @@ class SpectralBackend(Backend):
         span = analysis_span(path)
         if tuple(self.positions) == (0.5,) and self.segment <= estimate.SPAN:
             # the usual case: the segment is the middle of the span, decoded once
-            segments = [middle_of(span, self.segment)]
+            segments = [estimate.middle(span, SR, self.segment)]
         else:
             segments = load_segments(path, sr=SR, length=self.segment, positions=self.positions)
         vector = np.mean([segment_features(y) for y in segments], axis=0).astype(np.float32)

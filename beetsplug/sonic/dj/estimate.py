@@ -24,8 +24,8 @@ from .energy import energy
 from .keys import Key
 from .onsets import Onsets, onsets_of
 
-__all__ = ["ANALYSIS_VERSION", "SPAN", "Onsets", "TempoKey", "analyse", "key", "onsets_of",
-           "tempo", "windows"]
+__all__ = ["ANALYSIS_VERSION", "SPAN", "Onsets", "TempoKey", "analyse", "key", "middle",
+           "onsets_of", "tempo", "windows"]
 
 #: stored as ``sonic_analysis`` with every reading: ``beet embed --analysis`` re-runs
 #: items read by an older version (1: the first analysis, which had no such field;
@@ -54,6 +54,13 @@ def _harmony(chroma: np.ndarray, fps: float) -> _tempo.Harmony:
     return _tempo.Harmony(tonality.harmonic_change(chroma), fps)
 
 
+def middle(y: np.ndarray, sr: int, seconds: float = WINDOW) -> np.ndarray:
+    """The middle ``seconds`` of ``y`` (all of a shorter one)."""
+    n = int(seconds * sr)
+    start = max(0, (y.size - n) // 2)
+    return y[start:start + n]
+
+
 def windows(y: np.ndarray, sr: int, seconds: float = WINDOW) -> tuple[int, list[np.ndarray]]:
     """``(which is the middle, the tempo's windows of y)``: the middle window and one
     either side, shifted inside ``y`` where they would run past it (overlapping in a span
@@ -75,8 +82,7 @@ def tempo(y: np.ndarray, sr: int) -> tuple[float | None, float]:
 def key(y: np.ndarray, sr: int) -> tuple[Key | None, float]:
     """``(key, confidence)`` of a mono span ``y`` (its middle window); ``(None, 0)`` for
     silence or noise."""
-    i, spans = windows(y, sr)
-    return tonality.key(spans[i], sr)
+    return tonality.key(middle(y, sr), sr)
 
 
 def analyse(y: np.ndarray, sr: int, *, key_and_energy: bool = True) -> TempoKey:
