@@ -67,17 +67,17 @@ def _peaks(y: np.ndarray, sr: int, n_fft: int, hop: int, fmin: float = FMIN, fma
            ) -> tuple[int, np.ndarray, np.ndarray, np.ndarray]:
     """``(frames, frame index, frequency in Hz, linear amplitude)`` of every spectral peak
     in ``fmin``-``fmax`` within 60 dB of its frame's loudest."""
-    S = np.sqrt(stft_power(y, n_fft, hop))
-    lo, hi = max(1, int(fmin * n_fft / sr)), min(S.shape[1] - 2, int(fmax * n_fft / sr) + 1)
-    L = 20 * np.log10(S + 1e-9)
-    a, b, c = L[:, lo - 1:hi - 1], L[:, lo:hi], L[:, lo + 1:hi + 1]
-    floor = L.max(axis=1, keepdims=True) - 60.0
+    P = stft_power(y, n_fft, hop)
+    lo, hi = max(1, int(fmin * n_fft / sr)), min(P.shape[1] - 2, int(fmax * n_fft / sr) + 1)
+    L = 20 * np.log10(np.sqrt(P[:, lo - 1:hi + 1]) + 1e-9)  # dB, only the bins searched
+    a, b, c = L[:, :-2], L[:, 1:-1], L[:, 2:]
+    floor = 20 * np.log10(np.sqrt(P.max(axis=1, keepdims=True)) + 1e-9) - 60.0
     f_idx, k = np.nonzero((b > a) & (b >= c) & (b > floor))
     a, b, c = a[f_idx, k], b[f_idx, k], c[f_idx, k]
     den = a - 2 * b + c
     delta = np.where(den < 0, 0.5 * (a - c) / np.where(den < 0, den, -1.0), 0.0)
     level = b - 0.25 * (a - c) * delta
-    return S.shape[0], f_idx, (lo + k + delta) * sr / n_fft, 10 ** (level / 20)
+    return P.shape[0], f_idx, (lo + k + delta) * sr / n_fft, 10 ** (level / 20)
 
 
 def tuning(freqs: np.ndarray, amps: np.ndarray) -> float:
@@ -107,7 +107,7 @@ def chromagram(y: np.ndarray, sr: int, *, harmonics=HARMONICS, fmin: float = FMI
             near = np.round(pitch)
             # a cos^2 window: full credit on the semitone, none half a semitone away
             w = weight * amps * np.cos(np.pi * (pitch - near)) ** 2
-            np.add.at(C, (frame, near.astype(int) % 12), w)
+            C += np.bincount(frame * 12 + near.astype(int) % 12, w, n_frames * 12).reshape(n_frames, 12)
         C /= np.linalg.norm(C, axis=1, keepdims=True) + 1e-12
     return C, sr / hop
 
