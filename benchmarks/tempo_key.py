@@ -4,7 +4,8 @@
 
 1. The real-music truth set (``tools/truth_corpus.py``: compositions whose own source
    file states tempo and key, rendered to audio): every analyzer gets exactly the seconds
-   the plugin analyses: the 90 s midpoint for tempo, its middle 30 s for key. Tempo Acc1 (within 4 %), Acc2 (also at x2 x1/2
+   the plugin analyses: the 90 s midpoint for tempo, its middle 30 s for key (our key's
+   confidence also asks the rest of the 90 s). Tempo Acc1 (within 4 %), Acc2 (also at x2 x1/2
    x3 x1/3), error classes, precision of the hits; key exact (either key of a signature),
    exact-or-relative, MIREX weighted score, the relation table; accuracy by confidence
    bin; seconds per track on one core (decode excluded).

@@ -13,7 +13,8 @@ weights fitted without them: what to expect on music from elsewhere), the accura
 every track in, and the weights to paste. Tracks none of whose candidates is right
 teach nothing and are counted as misses. The confidences are Platt-scaled on held-out
 readings: the tempo's from its probability among the candidates, the key's from the
-margin of its profile correlation over the runner-up.
+margin of its profile correlation over the runner-up and the share of the span that holds
+it (``tonality.stability``).
 """
 
 from __future__ import annotations
@@ -136,34 +137,46 @@ def main() -> None:
 
 
 def fit_key(truth: list[dict]) -> None:
-    """The key confidence's calibration (the key itself has no fitted parameter)."""
+    """The key confidence's calibration (the key itself has no fitted parameter): a
+    logistic over the share of the span that holds the key."""
     truth = [t for t in truth if t["keys"]]
-    margins, right = [], []
+    x, right = [], []
     for t, y in zip(truth, segments([t["path"] for t in truth])):
-        best, margin = tonality.decide(tonality.pitch_profile(estimate.middle(y, SR), SR))
-        margins.append(margin)
+        i, spans = estimate.windows(y, SR)
+        middle = tonality.chromagram(spans[i], SR)[0]
+        best = tonality.decide(middle.sum(axis=0))
+        x.append((tonality.stability(best, [middle, *estimate.side_chromagrams(spans, i, SR)]),))
         right.append(any(k.tonic == best % 12 and k.minor == (best >= 12) for k in t["keys"]))
-    m, r = np.array(margins), np.array(right, float)
-    a, b = logistic(m, r)
-    conf = 1 / (1 + np.exp(-(a * m + b)))
+    X, r = np.array(x), np.array(right, float)
+    sources = np.array([t["source"] for t in truth])
+    held = np.zeros(len(r))
+    for s in sorted(set(sources)):
+        out = sources == s
+        w, b = logistic(X[~out], r[~out])
+        held[out] = 1 / (1 + np.exp(-(X[out] @ w + b)))
+    w, b = logistic(X, r)
+    conf = 1 / (1 + np.exp(-(X @ w + b)))
     print(f"\nkey: {int(r.sum())}/{len(r)} exact")
-    for lo in (0.5, 0.8):
-        sel = conf >= lo
-        print(f"  confidence >= {lo}: {sel.sum()} tracks, {r[sel].mean() if sel.any() else float('nan'):.1%} right")
-    print(f"KEY_CALIBRATION = ({a:.4g}, {b:.4g})")
+    for label, c in (("held out by source", held), ("all in", conf)):
+        for lo in (0.5, 0.8):
+            sel = c >= lo
+            print(f"  {label}, confidence >= {lo}: {sel.sum()} tracks, "
+                  f"{r[sel].mean() if sel.any() else float('nan'):.1%} right")
+    print(f"KEY_CALIBRATION = ({w[0]:.4g}, {b:.4g})")
 
 
-def logistic(x: np.ndarray, y: np.ndarray, *, steps: int = 20000, rate: float = 0.5) -> tuple[float, float]:
-    """``(a, b)`` of P(y) = sigmoid(a * x + b) by maximum likelihood (x standardised inside)."""
-    mu, sd = x.mean(), x.std() + 1e-12
-    z = (x - mu) / sd
-    a, b = 1.0, 0.0
+def logistic(X: np.ndarray, y: np.ndarray, *, steps: int = 20000, rate: float = 0.5,
+             ) -> tuple[np.ndarray, float]:
+    """``(w, b)`` of P(y) = sigmoid(X @ w + b) by maximum likelihood, L2 0.01 on the
+    standardised columns."""
+    mu, sd = X.mean(axis=0), X.std(axis=0) + 1e-12
+    Z = (X - mu) / sd
+    w, b = np.zeros(X.shape[1]), 0.0
     for _ in range(steps):
-        q = 1 / (1 + np.exp(-(a * z + b)))
-        a -= rate * (np.mean((q - y) * z) + 0.01 * a)
+        q = 1 / (1 + np.exp(-(Z @ w + b)))
+        w -= rate * (Z.T @ (q - y) / len(y) + 0.01 * w)
         b -= rate * np.mean(q - y)
-    return a / sd, b - a * mu / sd
-
+    return w / sd, float(b - (w / sd) @ mu)
 
 if __name__ == "__main__":
     main()
