@@ -11,10 +11,10 @@ conditional logit (softmax over each track's candidates, L2-penalised) is fitted
 gradient descent. Printed: leave-one-source-out accuracy (each source's tracks judged by
 weights fitted without them: what to expect on music from elsewhere), the accuracy with
 every track in, and the weights to paste. Tracks none of whose candidates is right
-teach nothing and are counted as misses. The confidences are Platt-scaled on held-out
-readings: the tempo's from its probability among the candidates, the key's from the
-margin of its profile correlation over the runner-up and the share of the span that holds
-it (``tonality.stability``).
+teach nothing and are counted as misses. The tempo's confidence is Platt-scaled on
+held-out readings of its probability among the candidates; the key's is a logistic over
+the share of the span that holds the key (``tonality.stability``), printed held out by
+source and with every track in.
 """
 
 from __future__ import annotations

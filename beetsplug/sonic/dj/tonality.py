@@ -17,6 +17,8 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+
 import numpy as np
 
 from .keys import Key
@@ -162,7 +164,7 @@ def decide(profile: np.ndarray, *, profiles: str = DEFAULT_PROFILE) -> int:
     return best
 
 
-def stability(best: int, chromas: list[np.ndarray], *, profiles: str = DEFAULT_PROFILE,
+def stability(best: int, chromas: Sequence[np.ndarray], *, profiles: str = DEFAULT_PROFILE,
               pieces: int = PIECES) -> float:
     """The share of a span's pieces (each chromagram cut in ``pieces``) whose own key is
     ``best``: a key the whole span holds is trusted; one the rest of the track contradicts
@@ -172,7 +174,7 @@ def stability(best: int, chromas: list[np.ndarray], *, profiles: str = DEFAULT_P
 
 
 def key(y: np.ndarray, sr: int, *, profiles: str = DEFAULT_PROFILE, chroma: np.ndarray | None = None,
-        others: list[np.ndarray] = ()) -> tuple[Key | None, float]:
+        others: Sequence[np.ndarray] = ()) -> tuple[Key | None, float]:
     """``(key, confidence)`` of mono ``y``; ``(None, 0)`` for silence or noise.
     ``chroma``: :func:`chromagram` of ``y``, when the caller has it already; ``others``: the
     chromagrams of the span's other windows, which the confidence asks whether they hold
