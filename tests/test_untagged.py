@@ -315,6 +315,27 @@ def test_demo_imports_every_untagged_file_of_a_folder(tmp_path):
     assert "promo 00.mp3" in proc.stdout
 
 
+def test_an_untagged_file_keeps_its_name_when_beets_renames_its_copy(tmp_path):
+    # beets' default import copies each file to its own paths: the copy of an untagged
+    # file is Non-Album.mp3, Non-Album.1.mp3 ... Every command still names it by the file
+    # it came from (sonic_filename, kept before the copy)
+    folder = tmp_path / "in"
+    folder.mkdir()
+    for i, (name, family) in enumerate((("promo_a.mp3", "acid"), ("promo_b.mp3", "pads"),
+                                        ("promo_c.mp3", "acid"))):
+        synth.write(str(folder / name), synth.render(synth.spec(family, 3 + i), 20.0))
+    beet = Beet(tmp_path / "home")
+    beet.config["import"].update(duplicate_action="keep", copy=True)
+    beet.write_config()
+    beet("import", folder)
+    listed = [line.split("\t") for line in beet("ls", "-f", "$path\t$sonic_name").stdout.splitlines()]
+    assert sorted(name for _, name in listed) == ["promo_a.mp3", "promo_b.mp3", "promo_c.mp3"]
+    assert all("Non-Album" in path for path, _ in listed)
+    out = beet("similar", "-n", "2", "sonic_filename:promo_a").stdout
+    assert "promo_a.mp3" in out and "promo_b.mp3" in out and "promo_c.mp3" in out
+    assert "Non-Album" not in out
+
+
 def test_a_run_with_items_not_assessed_exits_non_zero(untagged):
     beet = untagged
     ids = ids_of(beet)

@@ -10,7 +10,7 @@ from __future__ import annotations
 from beets.dbcore import types
 from beets.plugins import BeetsPlugin
 
-from . import hooks
+from . import hooks, names
 from .commands import REGISTRY
 from .errors import FatalError
 from .names import ALBUM_TEMPLATE_FIELDS, TEMPLATE_FIELDS
@@ -44,6 +44,7 @@ class SonicPlugin(BeetsPlugin):
         "sonic_analysis": types.INTEGER,
         "sonic_cluster": types.INTEGER,
         "sonic_cluster_name": types.STRING,
+        "sonic_filename": types.STRING,
     }
 
     def __init__(self, name: str = "sonic"):
@@ -72,6 +73,7 @@ class SonicPlugin(BeetsPlugin):
         self.register_listener("write", self.before_write)
         self.register_listener("after_write", self.after_write)
         self.register_listener("import", self.import_done)
+        self.register_listener("import_task_created", self.import_task_created)
         self.register_listener("cli_exit", self.cli_exit)
 
     def _flag(self, view, key: str) -> bool:
@@ -110,6 +112,9 @@ class SonicPlugin(BeetsPlugin):
 
     def after_write(self, item, path) -> None:
         hooks.after_write(self.runtime(item.db), item, path)
+
+    def import_task_created(self, session, task) -> None:
+        names.remember_file_names(task.items)
 
     def import_done(self, lib, paths) -> None:
         hooks.finish_import(self.runtime(lib), lib)

@@ -2,7 +2,8 @@
 
 ``Artist - Title`` where both are tagged; the title alone without an artist; and a track
 without a title is named by its file, as beets users know it (``promo_03.mp3``, with the
-artist in front when there is one). No output line names a track as a blank `` - ``.
+artist in front when there is one): the file it was imported from, when beets renamed
+its copy. No output line names a track as a blank `` - ``.
 """
 
 from __future__ import annotations
@@ -12,14 +13,26 @@ from typing import Any
 
 from beets.util import displayable_path
 
+#: the flexible field that keeps the file name an untitled track was imported from
+FILE_FIELD = "sonic_filename"
+
 
 def _tag(item: Any, field: str) -> str:
     return str(item.get(field) or "").strip()
 
 
+def remember_file_names(items: Any) -> None:
+    """At import, before beets copies or moves the files, keep each untitled item's own
+    file name (``promo_03.mp3``) in :data:`FILE_FIELD`: under beets' default paths the copy
+    of an untagged file is ``Non-Album.3.mp3``, which names nothing."""
+    for item in items:
+        if not _tag(item, "title") and not _tag(item, FILE_FIELD) and item.path:
+            item[FILE_FIELD] = os.path.basename(displayable_path(item.path))
+
+
 def track_name(item: Any) -> str:
     """The name of one beets item (or anything with ``get`` and ``path``)."""
-    artist, title = _tag(item, "artist"), _tag(item, "title")
+    artist, title = _tag(item, "artist"), _tag(item, "title") or _tag(item, FILE_FIELD)
     if not title:
         path = getattr(item, "path", None) or item.get("path")
         title = os.path.basename(displayable_path(path)) if path else f"item {item.get('id')}"

@@ -8,6 +8,7 @@ from beets import ui
 from .. import clusters, graph, output
 from ..errors import FatalError
 from ..library_ops import query_rows
+from ..names import FILE_FIELD
 from ..outfile import check_writable, write_text
 from ..store import library
 from . import common
@@ -37,7 +38,7 @@ DRAWS_SMOOTHLY = 20_000
 #: what the page shows of each track (the whole library is read as these columns only)
 COLUMNS = ("artist", "title", "bpm", "initial_key", "album", "genres", "length", "path")
 FLEX = ("genre", "vibe_genre", "sonic_bpm", "sonic_bpm_conf", "sonic_camelot", "sonic_key", "sonic_key_conf",
-        "vibe_energy", "sonic_energy", "vibe_placement", "sonic_cluster", "sonic_cluster_name")
+        "vibe_energy", "sonic_energy", "vibe_placement", "sonic_cluster", "sonic_cluster_name", FILE_FIELD)
 
 
 def _tracks(rt, lib, opts, args) -> list:
