@@ -100,16 +100,16 @@ def test_keys_a_fifth_apart_are_told_apart_by_the_degree_their_scales_differ_in(
     assert tonality.decide(np.roll(clear, 7)) == int(np.argmax(tonality.key_scores(np.roll(clear, 7)))) == 7
 
 
-def _transposed(progression: list[list[int]], semitones: int) -> list[list[int]]:
-    return [[m + semitones for m in chord] for chord in progression]
+def _thirty_seconds(progression: list[list[int]], semitones: int = 0) -> np.ndarray:
+    """30 s of a progression, moved by ``semitones``."""
+    return np.tile(_chords([[m + semitones for m in chord] for chord in progression]), 2)[: 30 * 22050]
 
 
 def test_a_key_the_whole_span_holds_is_trusted_more_than_one_the_track_leaves():
     # 90 s of C major against a track that is in Eb major, then C major (the middle), then
     # F# major: both middles read C major, but only the first track holds it
-    thirty = lambda prog: np.tile(_chords(prog), 2)[: 30 * 22050]  # noqa: E731
-    held = np.concatenate([thirty(C_MAJOR)] * 3)
-    moving = np.concatenate([thirty(_transposed(C_MAJOR, 3)), thirty(C_MAJOR), thirty(_transposed(C_MAJOR, 6))])
+    held = np.concatenate([_thirty_seconds(C_MAJOR)] * 3)
+    moving = np.concatenate([_thirty_seconds(C_MAJOR, 3), _thirty_seconds(C_MAJOR), _thirty_seconds(C_MAJOR, 6)])
     (k_held, c_held), (k_moving, c_moving) = estimate.key(held, 22050), estimate.key(moving, 22050)
     assert k_held == k_moving == keys.Key(0, False)
     # the moving track's middle third holds C major: 3 of the 9 pieces
