@@ -143,9 +143,9 @@ def fit_key(truth: list[dict]) -> None:
     x, right = [], []
     for t, y in zip(truth, segments([t["path"] for t in truth])):
         i, spans = estimate.windows(y, SR)
-        middle = tonality.chromagram(spans[i], SR)[0]
-        best = tonality.decide(middle.sum(axis=0))
-        x.append((tonality.stability(best, [middle, *estimate.side_chromagrams(spans, i, SR)]),))
+        best, stable = tonality.evidence(tonality.chromagram(spans[i], SR)[0],
+                                         estimate.side_chromagrams(spans, i, SR))
+        x.append((stable,))
         right.append(any(k.tonic == best % 12 and k.minor == (best >= 12) for k in t["keys"]))
     X, r = np.array(x), np.array(right, float)
     sources = np.array([t["source"] for t in truth])

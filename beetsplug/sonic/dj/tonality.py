@@ -173,18 +173,28 @@ def stability(best: int, chromas: Sequence[np.ndarray], *, profiles: str = DEFAU
     return float(np.mean([decide(p, profiles=profiles) == best for p in parts])) if parts else 0.0
 
 
+def evidence(C: np.ndarray, others: Sequence[np.ndarray] = (), *, profiles: str = DEFAULT_PROFILE,
+             ) -> tuple[int, float] | None:
+    """``(key index as in :func:`key_scores`, :func:`stability`)`` of a chromagram ``C``,
+    asking ``others`` (the span's other windows) whether they hold the key too; ``None``
+    for silence or noise."""
+    c = C.sum(axis=0)
+    if not np.any(c) or np.std(c) < 1e-6:
+        return None
+    best = decide(c, profiles=profiles)
+    return best, stability(best, [C, *others], profiles=profiles)
+
+
 def key(y: np.ndarray, sr: int, *, profiles: str = DEFAULT_PROFILE, chroma: np.ndarray | None = None,
         others: Sequence[np.ndarray] = ()) -> tuple[Key | None, float]:
     """``(key, confidence)`` of mono ``y``; ``(None, 0)`` for silence or noise.
     ``chroma``: :func:`chromagram` of ``y``, when the caller has it already; ``others``: the
-    chromagrams of the span's other windows, which the confidence asks whether they hold
-    the key too (:func:`stability`)."""
-    C = chromagram(y, sr)[0] if chroma is None else chroma
-    c = C.sum(axis=0)
-    if not np.any(c) or np.std(c) < 1e-6:
+    chromagrams of the span's other windows (:func:`evidence`)."""
+    found = evidence(chromagram(y, sr)[0] if chroma is None else chroma, others, profiles=profiles)
+    if found is None:
         return None, 0.0
-    best = decide(c, profiles=profiles)
-    return Key(best % 12, best >= 12), key_confidence(stability(best, [C, *others], profiles=profiles))
+    best, stable = found
+    return Key(best % 12, best >= 12), key_confidence(stable)
 
 
 def key_confidence(stable: float, calibration: tuple[float, float] = KEY_CALIBRATION) -> float:
