@@ -42,9 +42,8 @@ def dataset(truth: list[dict]) -> list[tuple[np.ndarray, np.ndarray, str]]:
     out = []
     for t, y in zip(truth, segments([t["path"] for t in truth])):
         i, spans = estimate.windows(y, SR)
-        chroma, fps = tonality.chromagram(spans[i], SR)
         ev = tempo.evidence([onsets_of(s, SR) for s in spans],
-                            tempo.Harmony(tonality.harmonic_change(chroma), fps))
+                            estimate.harmony(tonality.chromagram(spans[i], SR)))
         if ev is None:
             out.append((np.zeros((0, len(tempo.FEATURES))), np.zeros(0, bool), t["source"]))
             continue
@@ -138,24 +137,30 @@ def main() -> None:
 
 def fit_key(truth: list[dict]) -> None:
     """The key confidence's calibration (the key itself has no fitted parameter): a
-    logistic over the share of the span that holds the key."""
+    logistic over the share of the span that holds the key (the coherence factor of
+    :func:`.tonality.key_confidence` is a rule, applied after)."""
     truth = [t for t in truth if t["keys"]]
-    x, right = [], []
+    x, coherence, right = [], [], []
     for t, y in zip(truth, segments([t["path"] for t in truth])):
         i, spans = estimate.windows(y, SR)
-        best, stable = tonality.evidence(tonality.chromagram(spans[i], SR)[0],
-                                         estimate.side_chromagrams(spans, i, SR))
+        chroma = tonality.chromagram(spans[i], SR)
+        best, stable = tonality.evidence(chroma.frames, estimate.side_chromagrams(spans, i, SR))
         x.append((stable,))
+        coherence.append(chroma.coherence)
         right.append(any(k.tonic == best % 12 and k.minor == (best >= 12) for k in t["keys"]))
     X, r = np.array(x), np.array(right, float)
+
+    def confidence(rows: np.ndarray, w: np.ndarray, b: float) -> np.ndarray:
+        return np.array([tonality.key_confidence(X[j, 0], coherence[j], (w[0], b)) for j in rows])
+
     sources = np.array([t["source"] for t in truth])
     held = np.zeros(len(r))
     for s in sorted(set(sources)):
         out = sources == s
         w, b = logistic(X[~out], r[~out])
-        held[out] = 1 / (1 + np.exp(-(X[out] @ w + b)))
+        held[out] = confidence(np.flatnonzero(out), w, b)
     w, b = logistic(X, r)
-    conf = 1 / (1 + np.exp(-(X @ w + b)))
+    conf = confidence(np.arange(len(r)), w, b)
     print(f"\nkey: {int(r.sum())}/{len(r)} exact")
     for label, c in (("held out by source", held), ("all in", conf)):
         for lo in (0.5, 0.8):

@@ -25,14 +25,15 @@ from .energy import energy
 from .keys import Key
 from .onsets import Onsets, onsets_of
 
-__all__ = ["ANALYSIS_VERSION", "SPAN", "Onsets", "TempoKey", "analyse", "key", "middle",
+__all__ = ["ANALYSIS_VERSION", "SPAN", "Onsets", "TempoKey", "analyse", "harmony", "key", "middle",
            "onsets_of", "side_chromagrams", "tempo", "windows"]
 
 #: stored as ``sonic_analysis`` with every reading: ``beet embed --analysis`` re-runs
 #: items read by an older version (1: the first analysis, which had no such field;
 #: 2: tempo and key judged on evidence; 3: the tempo judged on 90 s; 4: the key's
-#: confidence from how much of the span holds it)
-ANALYSIS_VERSION = 4
+#: confidence from how much of the span holds it; 5: drums alone have no harmony and a
+#: doubtful key)
+ANALYSIS_VERSION = 5
 #: seconds of a track the analysis reads (the middle), and of each window in it
 SPAN, WINDOW = 90.0, 30.0
 
@@ -52,8 +53,10 @@ class TempoKey:
                 "key_conf": round(self.key_conf, 3), "version": ANALYSIS_VERSION}
 
 
-def _harmony(chroma: np.ndarray, fps: float) -> _tempo.Harmony:
-    return _tempo.Harmony(tonality.harmonic_change(chroma), fps)
+def harmony(chroma: tonality.Chroma) -> _tempo.Harmony | None:
+    """How the harmony of a window moves, for the tempo; ``None`` where no pitched
+    instrument plays (drums alone: their chroma changes with every hit, not with chords)."""
+    return _tempo.Harmony(tonality.harmonic_change(chroma.frames), chroma.fps) if chroma.pitched else None
 
 
 def middle(y: np.ndarray, sr: int, seconds: float = WINDOW) -> np.ndarray:
@@ -85,16 +88,16 @@ def key(y: np.ndarray, sr: int) -> tuple[Key | None, float]:
     """``(key, confidence)`` of a mono span ``y`` (read in its middle window, trusted as
     far as the other windows hold it); ``(None, 0)`` for silence or noise."""
     i, spans = windows(y, sr)
-    return _key(spans, i, sr, tonality.chromagram(spans[i], sr)[0])
+    return _key(spans, i, sr, tonality.chromagram(spans[i], sr))
 
 
 def side_chromagrams(spans: list[np.ndarray], i: int, sr: int) -> list[np.ndarray]:
     """Chromagrams of the windows other than the middle (``spans[i]``): they only vote on
     the middle's key (:func:`.tonality.stability`), so their STFT frames need not overlap."""
-    return [tonality.chromagram(s, sr, overlap=1)[0] for j, s in enumerate(spans) if j != i]
+    return [tonality.chromagram(s, sr, overlap=1).frames for j, s in enumerate(spans) if j != i]
 
 
-def _key(spans: list[np.ndarray], i: int, sr: int, chroma: np.ndarray) -> tuple[Key | None, float]:
+def _key(spans: list[np.ndarray], i: int, sr: int, chroma: tonality.Chroma) -> tuple[Key | None, float]:
     return tonality.key(spans[i], sr, chroma=chroma, others=side_chromagrams(spans, i, sr))
 
 
@@ -103,8 +106,8 @@ def analyse(y: np.ndarray, sr: int, *, key_and_energy: bool = True) -> TempoKey:
     window serves key and tempo)."""
     i, spans = windows(y, sr)
     onsets = [onsets_of(s, sr) for s in spans]
-    chroma, fps = tonality.chromagram(spans[i], sr)
-    bpm, bconf = _tempo.tempo(onsets, harmony=_harmony(chroma, fps))
+    chroma = tonality.chromagram(spans[i], sr)
+    bpm, bconf = _tempo.tempo(onsets, harmony=harmony(chroma))
     if not key_and_energy:
         return TempoKey(bpm, bconf, None, 0.0)
     k, kconf = _key(spans, i, sr, chroma)
