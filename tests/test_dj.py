@@ -4,6 +4,7 @@ a real `beet import`, `similar --mix`, `cohesion --transitions`."""
 from __future__ import annotations
 
 import json
+import re
 
 import numpy as np
 import pytest
@@ -154,6 +155,9 @@ def test_fields_are_stored_and_queryable(mix_library):
     lo, hi = int(float(bpm)) - 1, int(float(bpm)) + 1
     assert "Untagged" in mix_library("ls", "-f", "$title", f"sonic_bpm:{lo}..{hi}").stdout
     assert "Untagged" in mix_library("ls", "-f", "$title", f"sonic_camelot:{camelot}").stdout
+    # confidences print as stored (three decimals), not rounded to one as beets prints a float
+    confs = mix_library("ls", "-f", "$sonic_bpm_conf $sonic_key_conf", "title:Untagged").stdout.split()
+    assert len(confs) == 2 and all(re.fullmatch(r"[01]\.\d{3}", c) for c in confs), confs
 
 
 def test_similar_mix_keeps_only_what_mixes(mix_library):

@@ -26,6 +26,11 @@ RELOCATED = {"item_moved": True, "item_copied": False, "item_linked": True,
              "item_hardlinked": True, "item_reflinked": False}
 
 
+#: confidences print as stored, three decimals: beets' FLOAT prints one, which shows 0.75
+#: as 0.8 to anyone reading ``beet ls -f '$sonic_bpm_conf'`` against a threshold
+CONFIDENCE = types.Float(3)
+
+
 class SonicPlugin(BeetsPlugin):
     item_types = {
         "vibe_genre": types.SEMICOLON_SPACE_DSV,
@@ -36,10 +41,10 @@ class SonicPlugin(BeetsPlugin):
         "vibe_source": types.STRING,
         "vibe_energy_basis": types.STRING,
         "sonic_bpm": types.FLOAT,
-        "sonic_bpm_conf": types.FLOAT,
+        "sonic_bpm_conf": CONFIDENCE,
         "sonic_key": types.STRING,
         "sonic_camelot": types.STRING,
-        "sonic_key_conf": types.FLOAT,
+        "sonic_key_conf": CONFIDENCE,
         "sonic_energy": types.FLOAT,
         "sonic_analysis": types.INTEGER,
         "sonic_cluster": types.INTEGER,
