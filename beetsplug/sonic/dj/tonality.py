@@ -12,7 +12,8 @@
 4. The key: the profile's correlation with the 24 rotations of a major and a minor key
    profile (:data:`PROFILES`); two keys a fifth apart and nearly tied are told apart by
    the degree their scales differ in (:func:`decide`). The confidence: how much of the
-   span holds the key (:func:`stability`: the key of each 10 s piece of its windows).
+   span holds the key (:func:`stability`: the key of each 10 s piece of its windows),
+   scaled down where the peaks share no tuning (drums alone: :data:`MIN_COHERENCE`).
 """
 
 from __future__ import annotations
@@ -69,7 +70,7 @@ PIECES = 3
 KEY_CALIBRATION = (3.228, -0.5828)
 #: below this :func:`tuning` coherence a window's spectral peaks share no tuning: no pitched
 #: instrument plays (drums, noise), its chroma follows drum resonances, a key read from it
-#: is a guess and its harmony says nothing about the beat. Measured: eight GM drum loops
+#: is a guess and its harmony says nothing about the beat. Measured: nine GM drum loops
 #: (fluidsynth) 0.009-0.023; the real-music truth set 0.022-0.54, 2nd percentile 0.074 (the
 #: 0.022 is a piece of drums, timpani and sound effects)
 MIN_COHERENCE = 0.04
@@ -88,6 +89,7 @@ class Chroma(NamedTuple):
     def pitched(self) -> bool:
         """Whether a pitched instrument plays (:data:`MIN_COHERENCE`)."""
         return self.coherence >= MIN_COHERENCE
+
 
 def _peaks(y: np.ndarray, sr: int, n_fft: int, hop: int, fmin: float = FMIN, fmax: float = FMAX,
            ) -> tuple[int, np.ndarray, np.ndarray, np.ndarray]:
@@ -109,8 +111,8 @@ def _peaks(y: np.ndarray, sr: int, n_fft: int, hop: int, fmin: float = FMIN, fma
 def tuning(freqs: np.ndarray, amps: np.ndarray) -> tuple[float, float]:
     """``(reference A4 in Hz, coherence)`` of spectral peaks: the circular mean of their
     deviation from 440 Hz equal temperament, weighted by amplitude, and its length (1: every
-    peak on one equal-tempered grid; about 1/sqrt(peaks) when they fall anywhere, as the
-    resonances of drums and the peaks of noise do)."""
+    peak on one equal-tempered grid; near 0 when they fall anywhere, as the resonances of
+    drums and the peaks of noise do)."""
     if freqs.size == 0:
         return 440.0, 0.0
     cents = 1200 * np.log2(freqs / 440.0)
