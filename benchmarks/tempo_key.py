@@ -41,8 +41,7 @@ sys.path.insert(0, ROOT)
 CACHE = os.path.join(ROOT, "benchmarks", ".cache")
 
 from beetsplug.sonic import synth  # noqa: E402
-from beetsplug.sonic.audio import load_segments  # noqa: E402
-from beetsplug.sonic.dj import estimate, keys  # noqa: E402
+from beetsplug.sonic.dj import estimate, keys, run  # noqa: E402
 
 SR = 22050
 PROFILES = ("edma", "bgate", "temperley")
@@ -159,14 +158,15 @@ def load_truth(folder: str) -> list[dict]:
 
 
 def segments(paths: list[str]) -> list[np.ndarray]:
-    """The midpoints the plugin analyses (:data:`estimate.SPAN`), decoded once and cached."""
-    h = hashlib.sha1("\n".join([f"span {estimate.SPAN}"] + [f"{p}:{os.path.getmtime(p)}" for p in paths])
+    """The spans the plugin analyses (:func:`.run.analysis_span`: the middle
+    :data:`estimate.SPAN` seconds of the music), decoded once and cached."""
+    h = hashlib.sha1("\n".join([f"music span {estimate.SPAN}"] + [f"{p}:{os.path.getmtime(p)}" for p in paths])
                      .encode()).hexdigest()[:12]
     cached = os.path.join(CACHE, f"segments-{h}.npz")
     if os.path.exists(cached):
         with np.load(cached) as z:
             return [z[f"a{i}"] for i in range(len(paths))]
-    ys = [load_segments(p, sr=SR, length=estimate.SPAN, positions=(0.5,))[0] for p in paths]
+    ys = [run.analysis_span(p) for p in paths]
     os.makedirs(CACHE, exist_ok=True)
     np.savez(cached, **{f"a{i}": y for i, y in enumerate(ys)})
     return ys

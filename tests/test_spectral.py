@@ -8,6 +8,7 @@ import pytest
 from beetsplug.sonic import analysis, audio, synth
 from beetsplug.sonic.backends import get_backend
 from beetsplug.sonic.backends.spectral import FEATURE_DIMS, group_weights, segment_features
+from beetsplug.sonic.dj import run
 from beetsplug.sonic.errors import FatalError, ItemError
 
 
@@ -86,6 +87,31 @@ def test_decoded_segment_is_the_midpoint(tmp_path):
     (y,) = audio.load_segments(str(path), sr=sr, length=10, positions=(0.5,))
     assert y.size == sr * 10
     np.testing.assert_allclose(y[[0, -1]], ramp[[sr * 25, sr * 35 - 1]], atol=2e-3)
+
+
+@pytest.mark.parametrize("lead, tail", [(0, 150), (150, 0), (20, 20)])
+def test_the_analysis_reads_the_middle_of_the_music_not_of_the_silence_around_it(tmp_path, lead, tail):
+    # 100 s of music (a ramp, to tell where a sample came from) in silence: a rendered
+    # file's silent tail, a long silent lead-in. The span is the music's middle 90 s (all of
+    # the music when the file is no longer than the span)
+    sr = run.SR
+    ramp = np.linspace(-0.9, 0.9, sr * 100, dtype=np.float32)
+    y = np.concatenate([np.zeros(sr * lead, np.float32), ramp, np.zeros(sr * tail, np.float32)])
+    path = tmp_path / "padded.flac"
+    synth.write(str(path), np.stack([y, y]), sr=sr)
+    span = run.analysis_span(str(path))
+    assert span.size == sr * 90
+    np.testing.assert_allclose(span[[0, -1]], ramp[[sr * 5, sr * 95 - 1]], atol=2e-3)
+
+
+def test_a_short_file_in_silence_is_read_where_its_music_is(tmp_path):
+    sr = run.SR
+    ramp = np.linspace(0.1, 0.9, sr * 40, dtype=np.float32)
+    y = np.concatenate([np.zeros(sr * 20, np.float32), ramp, np.zeros(sr * 20, np.float32)])
+    path = tmp_path / "short.wav"
+    synth.write(str(path), np.stack([y, y]), sr=sr)
+    span = run.analysis_span(str(path))
+    assert abs(span.size - ramp.size) <= sr // 10 and span.min() > 0.09
 
 
 def test_multi_point_sampling_averages_segments(family_audio):

@@ -23,6 +23,10 @@ from .errors import ItemError
 MIN_SECONDS = 1.0
 #: A segment whose peak stays under this level (about -90 dBFS) counts as silence.
 SILENCE_PEAK = 3e-5
+#: Within a track, 100 ms whose peak stays under this level (-60 dBFS) are quiet, and this
+#: many seconds of them at the end or start of the middle span mean the music ends or starts
+#: inside it (:func:`load_middle`)
+QUIET_PEAK, SILENT_RUN = 1e-3, 10.0
 
 
 @dataclass(frozen=True)
@@ -208,37 +212,76 @@ def load_segments(
     Raises :class:`ItemError` for a missing, empty, undecodable, too short or
     silent file.
     """
+    return _checked(_decoded(path, sr=sr, length=length, positions=positions), sr=sr)
+
+
+def load_middle(path: str | bytes, *, sr: int, length: float) -> np.ndarray:
+    """The middle ``length`` seconds of a track's music (all of a shorter one).
+
+    As :func:`load_segments` at the midpoint, unless the music ends or starts inside that
+    span (a run of :data:`SILENT_RUN` seconds of silence at its end or start: a rendered
+    file's silent tail, the gap before a hidden track, a long silent lead-in). Then the
+    whole file is decoded and the span is the middle of the music between its first and
+    last sound. Raises :class:`ItemError` as :func:`load_segments` does.
+    """
+    n = int(length * sr)
+    y = _decoded(path, sr=sr, length=length, positions=(0.5,))[0]
+    if max(_silent_ends(y, sr)) >= SILENT_RUN * sr:
+        # a span shorter than asked for is the whole file already
+        whole = y if y.size < n else _decoded(path, sr=sr, length=float("inf"), positions=(0.5,))[0]
+        head, tail = _silent_ends(whole, sr)
+        music = whole[head:whole.size - tail] if head < whole.size else whole
+        y = music[max(0, (music.size - n) // 2):][:n]
+    return _checked([y], sr=sr)[0]
+
+
+def _silent_ends(y: np.ndarray, sr: int) -> tuple[int, int]:
+    """Samples of silence (100 ms blocks whose peak stays under :data:`QUIET_PEAK`) at the
+    start and at the end of ``y``."""
+    hop = max(1, sr // 10)
+    n = y.size // hop
+    if n == 0:
+        return 0, 0
+    loud = np.flatnonzero(np.abs(y[:n * hop]).reshape(n, hop).max(axis=1) >= QUIET_PEAK)
+    if loud.size == 0:
+        return y.size, 0
+    return int(loud[0] * hop), int(y.size - (loud[-1] + 1) * hop)
+
+
+def _decoded(path: str | bytes, *, sr: int, length: float, positions: tuple[float, ...],
+             ) -> list[np.ndarray]:
+    """The planned segments of one file as decoded (:func:`load_segments` without the
+    checks on what came out)."""
     import av
 
     container = _open(path)
     try:
         duration = duration_of(container)
         if duration is None or duration <= 0:
+            return _cut(_decode_span(container, sr=sr, start=0.0, length=None),
+                        sr=sr, length=length, positions=positions)
+        segs = plan_segments(duration, length=length, positions=positions)
+        ys = []
+        for seg in segs:
+            whole_file = seg.start == 0.0 and seg.length >= duration
+            ys.append(_decode_span(container, sr=sr, start=seg.start,
+                                   length=None if whole_file else seg.length))
+        if any(y.size < 0.5 * s.length * sr for y, s in zip(ys, segs)):
+            # The header promised more audio than the file holds (truncated
+            # or damaged): plan again on what really decodes.
+            container.seek(0)
             ys = _cut(_decode_span(container, sr=sr, start=0.0, length=None),
                       sr=sr, length=length, positions=positions)
-        else:
-            segs = plan_segments(duration, length=length, positions=positions)
-            ys = []
-            for seg in segs:
-                whole_file = seg.start == 0.0 and seg.length >= duration
-                ys.append(
-                    _decode_span(
-                        container,
-                        sr=sr,
-                        start=seg.start,
-                        length=None if whole_file else seg.length,
-                    )
-                )
-            if any(y.size < 0.5 * s.length * sr for y, s in zip(ys, segs)):
-                # The header promised more audio than the file holds (truncated
-                # or damaged): plan again on what really decodes.
-                container.seek(0)
-                ys = _cut(_decode_span(container, sr=sr, start=0.0, length=None),
-                          sr=sr, length=length, positions=positions)
+        return ys
     except av.FFmpegError as exc:
         raise ItemError(f"audio could not be decoded ({_av_reason(exc)})") from None
     finally:
         container.close()
+
+
+def _checked(ys: list[np.ndarray], *, sr: int) -> list[np.ndarray]:
+    """``ys`` without segments too short to analyse; :class:`ItemError` when nothing is
+    left or everything is silent."""
     if not any(y.size for y in ys):
         raise ItemError("no audio could be decoded (not really an audio file, or badly damaged)")
     ys = [y for y in ys if y.size >= MIN_SECONDS * sr]

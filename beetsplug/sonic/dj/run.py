@@ -7,7 +7,7 @@ from typing import Any
 
 import numpy as np
 
-from ..audio import load_segments
+from ..audio import load_middle
 from ..errors import ItemError
 from . import estimate
 from .fields import apply
@@ -35,9 +35,10 @@ def pending(items: Iterable[Any], *, force: bool = False) -> list:
 
 
 def analysis_span(path: str | bytes) -> np.ndarray:
-    """The middle :data:`estimate.SPAN` seconds of a track (all of a shorter one), which
-    tempo, key and energy read (:class:`ItemError` for what can't be decoded)."""
-    return load_segments(path, sr=SR, length=estimate.SPAN, positions=(0.5,))[0]
+    """The middle :data:`estimate.SPAN` seconds of a track's music (all of a shorter one;
+    :func:`.audio.load_middle`), which tempo, key and energy read (:class:`ItemError` for
+    what can't be decoded)."""
+    return load_middle(path, sr=SR, length=estimate.SPAN)
 
 
 def analyse(items: list, *, write_tags: bool,
