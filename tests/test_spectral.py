@@ -104,6 +104,17 @@ def test_the_analysis_reads_the_middle_of_the_music_not_of_the_silence_around_it
     np.testing.assert_allclose(span[[0, -1]], ramp[[sr * 5, sr * 95 - 1]], atol=2e-3)
 
 
+def test_a_file_too_long_to_decode_whole_keeps_the_middle_of_the_file(tmp_path, monkeypatch):
+    # hours of a DJ mix are not decoded whole to find where the music ends
+    monkeypatch.setattr(audio, "MAX_WHOLE", 200.0)
+    sr = run.SR
+    ramp = np.linspace(-0.9, 0.9, sr * 100, dtype=np.float32)
+    path = tmp_path / "long.flac"
+    synth.write(str(path), np.stack([np.concatenate([ramp, np.zeros(sr * 150, np.float32)])] * 2), sr=sr)
+    span = run.analysis_span(str(path))
+    assert span.size == sr * 90 and abs(span[0] - ramp[sr * 80]) < 2e-3 and not np.any(span[sr * 21:])
+
+
 def test_a_short_file_in_silence_is_read_where_its_music_is(tmp_path):
     sr = run.SR
     ramp = np.linspace(0.1, 0.9, sr * 40, dtype=np.float32)
