@@ -4,7 +4,7 @@
 
 1. The real-music truth set (``tools/truth_corpus.py``: compositions whose own source
    file states tempo and key, rendered to audio): every analyzer gets exactly the seconds
-   the plugin analyses: the 90 s midpoint for tempo, its middle 30 s for key (our key's
+   the plugin analyses: the middle 90 s of the music for tempo, its middle 30 s for key (our key's
    confidence also asks the rest of the 90 s). Tempo Acc1 (within 4 %), Acc2 (also at x2 x1/2
    x3 x1/3), error classes, precision of the hits; key exact (either key of a signature),
    exact-or-relative, MIREX weighted score, the relation table; accuracy by confidence
@@ -296,7 +296,7 @@ def real_music(folder: str, ref: str | None) -> None:
     n_key = sum(bool(t["keys"]) for t in truth)
     n_tempo = sum(bool(t["bpms"]) for t in truth)
     print(f"## 1. real compositions: {n_tempo} tracks with a stated tempo, {n_key} with a key "
-          f"({len({t['source'] for t in truth})} sources); tempo from the {estimate.SPAN:g} s midpoint, "
+          f"({len({t['source'] for t in truth})} sources); tempo from the middle {estimate.SPAN:g} s of the music, "
           f"key from its middle {estimate.WINDOW:g} s\n")
     tempos = {"beets-sonic": [r["bpm"] for r in mine]}
     key_readings = {"beets-sonic": [r["key"] for r in mine]}
