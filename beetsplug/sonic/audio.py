@@ -256,7 +256,8 @@ def _silent_ends(y: np.ndarray, sr: int) -> tuple[int, int]:
     n = y.size // hop
     if n == 0:
         return 0, 0
-    loud = np.flatnonzero(np.abs(y[:n * hop]).reshape(n, hop).max(axis=1) >= QUIET_PEAK)
+    blocks = y[:n * hop].reshape(n, hop)  # a view: no copy of a whole file's samples
+    loud = np.flatnonzero(np.maximum(blocks.max(axis=1), -blocks.min(axis=1)) >= QUIET_PEAK)
     if loud.size == 0:
         return y.size, 0
     return int(loud[0] * hop), int(y.size - (loud[-1] + 1) * hop)
