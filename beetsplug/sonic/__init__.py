@@ -49,7 +49,7 @@ class SonicPlugin(BeetsPlugin):
         "sonic_analysis": types.INTEGER,
         "sonic_cluster": types.INTEGER,
         "sonic_cluster_name": types.STRING,
-        "sonic_filename": types.STRING,
+        names.FILE_FIELD: types.STRING,
     }
 
     def __init__(self, name: str = "sonic"):
