@@ -15,7 +15,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from .onsets import Onsets, onsets_of, stft_power
+from .onsets import Onsets, onsets_of
 
 WEIGHTS = {"density": 0.35, "tempo": 0.40, "loudness": 0.10, "brightness": 0.15}
 #: onsets per beat above which a reading under 100 BPM is taken as half time: plucked
@@ -38,7 +38,8 @@ def energy(y: np.ndarray, sr: int, *, bpm: float | None,
     y = np.asarray(y, np.float32)
     if y.size < sr or not np.any(y):
         return 1.0
-    env = (onsets or onsets_of(y, sr)).env
+    o = onsets if onsets is not None and onsets.centroid is not None else onsets_of(y, sr)
+    env = o.env
     # an absolute threshold: drum hits reach 30-60 on this envelope, a pad's swells about 5
     peaks = (env[1:-1] > ONSET_MIN) & (env[1:-1] >= env[:-2]) & (env[1:-1] > env[2:])
     density = peaks.sum() / (y.size / sr)
@@ -49,13 +50,10 @@ def energy(y: np.ndarray, sr: int, *, bpm: float | None,
     elif bpm and bpm > 140 and density < SPARSE_PER_BEAT * bpm / 60:
         bpm /= 2  # sparse double-time reading (plucks at 90 read at 180): count the felt pulse
     rms_db = 10 * np.log10(float(np.mean(y.astype(np.float64) ** 2)) + 1e-12)
-    S = stft_power(y, 2048, 1024)
-    freqs = np.linspace(0, sr / 2, S.shape[1])
-    centroid = float((S @ freqs).sum() / (S.sum() + 1e-12))
     parts = {
         "density": _ramp(density, 0.0, 8.0),
         "tempo": 0.0 if not bpm else _ramp(bpm, 70.0, 175.0),
         "loudness": _ramp(rms_db, -30.0, -8.0),
-        "brightness": _ramp(np.log(max(centroid, 1.0)), np.log(400.0), np.log(3500.0)),
+        "brightness": _ramp(np.log(max(o.centroid, 1.0)), np.log(400.0), np.log(3500.0)),
     }
     return round(1.0 + 9.0 * sum(WEIGHTS[k] * v for k, v in parts.items()), 1)

@@ -19,6 +19,7 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
+from functools import cache
 from typing import NamedTuple
 
 import numpy as np
@@ -133,11 +134,12 @@ def chromagram(y: np.ndarray, sr: int, *, harmonics=HARMONICS, fmin: float = FMI
     if freqs.size:
         amps = amps ** power
         ref, coherence = tuning(freqs, amps)
+        pitch = 69 + 12 * np.log2(freqs / ref)
         for divisor, weight in harmonics:
-            pitch = 69 + 12 * np.log2(freqs / divisor / ref)
-            near = np.round(pitch)
+            shifted = pitch - 12 * np.log2(divisor)
+            near = np.round(shifted)
             # a cos^2 window: full credit on the semitone, none half a semitone away
-            w = weight * amps * np.cos(np.pi * (pitch - near)) ** 2
+            w = weight * amps * np.cos(np.pi * (shifted - near)) ** 2
             C += np.bincount(frame * 12 + near.astype(int) % 12, w, n_frames * 12).reshape(n_frames, 12)
         C /= np.linalg.norm(C, axis=1, keepdims=True) + 1e-12
     return Chroma(C, sr / hop, coherence)
@@ -159,16 +161,17 @@ def harmonic_change(C: np.ndarray) -> np.ndarray:
     return np.concatenate([[0.0], np.where(voiced, 1.0 - sim, 0.0)])
 
 
+@cache
+def _rotations(profiles: str) -> np.ndarray:
+    """``(24, 12)``: the standardised major and minor profiles rotated to every tonic."""
+    z = [(prof - prof.mean()) / prof.std() for prof in PROFILES[profiles]]
+    return np.array([np.roll(zm, t) for zm in z for t in range(12)])
+
+
 def key_scores(profile: np.ndarray, *, profiles: str = DEFAULT_PROFILE) -> np.ndarray:
     """``(24,)`` correlations: index ``tonic`` for the major keys, ``12 + tonic`` minor."""
-    major, minor = PROFILES[profiles]
     p = (profile - profile.mean()) / (profile.std() + 1e-12)
-    out = np.empty(24)
-    for m, prof in enumerate((major, minor)):
-        z = (prof - prof.mean()) / prof.std()
-        # correlation with every rotation at once: circular cross-correlation
-        out[12 * m:12 * m + 12] = [float(p @ np.roll(z, t)) / 12 for t in range(12)]
-    return out
+    return _rotations(profiles) @ p / 12
 
 
 def decide(profile: np.ndarray, *, profiles: str = DEFAULT_PROFILE) -> int:
