@@ -25,7 +25,7 @@ def chroma_filterbank(sr: int, n_fft: int) -> np.ndarray:
 
 def seed_features(path: str, *, segment: float = 30.0) -> np.ndarray:
     (y,) = load_segments(path, sr=SR, length=segment, positions=(0.5,))
-    S = power_spectrogram(y)
+    S = power_spectrogram(y, N_FFT, HOP)
     freqs = np.linspace(0, SR / 2, S.shape[1])
     logmel = 10 * np.log10(np.maximum(S @ mel_filterbank(SR, N_FFT, 40), 1e-10))
     mfcc = (logmel @ dct_matrix(40, 13))[:, 1:13]

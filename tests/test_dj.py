@@ -117,18 +117,18 @@ def test_silence_and_noise_give_no_estimate():
 def test_the_spectrogram_in_batches_is_the_spectrogram_in_one_go(monkeypatch):
     # frames are transformed a batch at a time for speed; a frame lost, doubled or shifted at
     # a batch's edge would change every reading. 1000 frames do not divide into batches of 16
-    from beetsplug.sonic.dj import onsets
+    from beetsplug.sonic import spectrum
 
     y = np.random.default_rng(3).standard_normal(512 * 999 + 1024).astype(np.float32)
-    batched = onsets.stft_power(y, 1024, 512)
-    monkeypatch.setattr(onsets, "BATCH_BYTES", 4 * 1024 * 16)
-    small = onsets.stft_power(y, 1024, 512)
+    batched = spectrum.power_spectrogram(y, 1024, 512)
+    monkeypatch.setattr(spectrum, "BATCH_BYTES", 4 * 1024 * 16)
+    small = spectrum.power_spectrogram(y, 1024, 512)
     frames = np.lib.stride_tricks.sliding_window_view(y, 1024)[::512]
     whole = np.abs(np.fft.rfft(frames * np.hanning(1024), axis=1)) ** 2
     assert batched.shape == small.shape == whole.shape == (1000, 513)
     np.testing.assert_allclose(batched, whole, rtol=1e-3, atol=1e-3 * whole.max())
     np.testing.assert_allclose(small, whole, rtol=1e-3, atol=1e-3 * whole.max())
-    short = onsets.stft_power(y[:300], 1024, 512)  # shorter than one frame: padded to one
+    short = spectrum.power_spectrogram(y[:300], 1024, 512)  # shorter than one frame: padded to one
     assert short.shape == (1, 513) and np.all(np.isfinite(short))
 
 

@@ -26,6 +26,7 @@ import numpy as np
 from ..audio import load_segments
 from ..dj import estimate
 from ..dj.run import analysis_span
+from ..spectrum import power_spectrogram
 from .base import Backend, Embedding
 
 SR = 22050
@@ -69,19 +70,6 @@ def dct_matrix(n_in: int, n_out: int) -> np.ndarray:
     return m.astype(np.float32)
 
 
-def power_spectrogram(y: np.ndarray, *, n_fft: int = N_FFT, hop: int = HOP) -> np.ndarray:
-    """``|STFT|^2`` of mono ``y`` (``(n,)``), Hann window, shape ``(frames, bins)``."""
-    if y.size < n_fft:
-        y = np.pad(y, (0, n_fft - y.size))
-    n_frames = 1 + (y.size - n_fft) // hop
-    frames = np.lib.stride_tricks.as_strided(
-        y, shape=(n_frames, n_fft), strides=(y.strides[0] * hop, y.strides[0])
-    )
-    window = np.hanning(n_fft).astype(np.float32)
-    spec = np.fft.rfft(frames * window, axis=1)
-    return (spec.real ** 2 + spec.imag ** 2).astype(np.float32)
-
-
 def _log_lag_acf(env: np.ndarray, *, fps: float) -> np.ndarray:
     """Autocorrelation of an onset envelope ``(frames,)`` sampled at ``TEMPO_BPM``.
 
@@ -113,7 +101,7 @@ def _band_contrast(S: np.ndarray, freqs: np.ndarray) -> np.ndarray:
 
 def segment_features(y: np.ndarray, *, sr: int = SR) -> np.ndarray:
     """The raw feature vector of one mono segment, float32 ``(FEATURE_DIMS,)``."""
-    S = power_spectrogram(y)
+    S = power_spectrogram(y, N_FFT, HOP)
     freqs = np.linspace(0, sr / 2, S.shape[1])
     mel = S @ mel_filterbank(sr, N_FFT, N_MELS)
     logmel = 10.0 * np.log10(np.maximum(mel, 1e-10))

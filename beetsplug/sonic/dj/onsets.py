@@ -11,39 +11,18 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from ..spectrum import power_spectrogram
+
 #: the snare band, Hz
 SNARE_BAND = (1500.0, 6000.0)
 #: the kick and bass band, Hz
 LOW_BAND = (30.0, 150.0)
 
 
-#: bytes of samples one batch of STFT frames holds: frames are transformed a batch at a
-#: time, whose input and output stay in the processor's cache (measured on one core of this
-#: project's machine: 8192-point frames 33 ms -> 16 ms for 30 s, 1024-point 8 -> 5.5 ms;
-#: benchmarks/tempo_key.py times the whole analysis)
-BATCH_BYTES = 1 << 19
-
-
-def stft_power(y: np.ndarray, n_fft: int, hop: int) -> np.ndarray:
-    """``(frames, n_fft // 2 + 1)`` power spectrogram of mono ``y``, Hann window."""
-    y = np.asarray(y, np.float32)
-    if y.size < n_fft:
-        y = np.pad(y, (0, n_fft - y.size))
-    n = 1 + (y.size - n_fft) // hop
-    frames = np.lib.stride_tricks.as_strided(y, (n, n_fft), (y.strides[0] * hop, y.strides[0]))
-    window = np.hanning(n_fft).astype(np.float32)
-    out = np.empty((n, n_fft // 2 + 1), np.float32)
-    batch = max(1, BATCH_BYTES // (4 * n_fft))
-    for i in range(0, n, batch):
-        spec = np.fft.rfft(frames[i:i + batch] * window, axis=1)
-        out[i:i + batch] = spec.real ** 2 + spec.imag ** 2
-    return out
-
-
 def _band_flux(y: np.ndarray, sr: int, hop: int) -> tuple[np.ndarray, np.ndarray, float, float]:
     """``(positive log-spectral flux (frames, 40), band centres in Hz, frames per second,
     spectral centroid in Hz)``; the flux in 40 log-spaced bands, 30 Hz-11 kHz."""
-    S = stft_power(y, 2 * hop, hop)
+    S = power_spectrogram(y, 2 * hop, hop)
     freqs = np.linspace(0, sr / 2, S.shape[1])
     edges = np.geomspace(30, min(11000, sr / 2), 41)
     # the bins of each band are contiguous: sum them in one pass (empty bands stay 0)

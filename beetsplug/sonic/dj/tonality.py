@@ -24,8 +24,8 @@ from typing import NamedTuple
 
 import numpy as np
 
+from ..spectrum import power_spectrogram
 from .keys import Key
-from .onsets import stft_power
 
 #: major and minor key profiles (C = index 0)
 PROFILES = {
@@ -96,7 +96,7 @@ def _peaks(y: np.ndarray, sr: int, n_fft: int, hop: int, fmin: float = FMIN, fma
            ) -> tuple[int, np.ndarray, np.ndarray, np.ndarray]:
     """``(frames, frame index, frequency in Hz, linear amplitude)`` of every spectral peak
     in ``fmin``-``fmax`` within 60 dB of its frame's loudest."""
-    P = stft_power(y, n_fft, hop)
+    P = power_spectrogram(y, n_fft, hop)
     lo, hi = max(1, int(fmin * n_fft / sr)), min(P.shape[1] - 2, int(fmax * n_fft / sr) + 1)
     L = 20 * np.log10(np.sqrt(P[:, lo - 1:hi + 1]) + 1e-9)  # dB, only the bins searched
     a, b, c = L[:, :-2], L[:, 1:-1], L[:, 2:]

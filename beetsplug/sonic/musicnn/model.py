@@ -25,6 +25,7 @@ import numpy as np
 from numpy.lib.stride_tricks import sliding_window_view
 
 from ..errors import FatalError
+from ..spectrum import power_spectrogram
 from . import checkpoint
 
 SR = 16000
@@ -92,11 +93,8 @@ def log_mel(y: np.ndarray) -> np.ndarray:
     float16 before the log, which overflows under NumPy 2).
     """
     y = np.pad(np.asarray(y, np.float32), N_FFT // 2)
-    n = 1 + (y.size - N_FFT) // HOP
-    frames = np.lib.stride_tricks.as_strided(y, (n, N_FFT), (y.strides[0] * HOP, y.strides[0]))
-    window = (0.5 - 0.5 * np.cos(2 * np.pi * np.arange(N_FFT) / N_FFT)).astype(np.float32)
-    spec = np.fft.rfft(frames * window, axis=1)
-    power = (spec.real ** 2 + spec.imag ** 2).astype(np.float32)
+    window = 0.5 - 0.5 * np.cos(2 * np.pi * np.arange(N_FFT) / N_FFT)
+    power = power_spectrogram(y, N_FFT, HOP, window=window)
     return np.log10(10000.0 * (power @ mel_filters()) + 1.0).astype(np.float32)
 
 
