@@ -239,6 +239,41 @@ def test_analysis_fills_fields_without_touching_vectors_and_write_tags(tmp_path)
     assert rows["One"][0] not in ("", "0") and keys.parse(rows["One"][1]).camelot == rows["One"][2]
 
 
+@pytest.mark.parametrize("bpm, bpm_range, folded", [
+    (87.0, (88, 175), 174.0),      # drum & bass read at half time
+    (70.0, (88, 175), 140.0),      # dubstep's half-time feel
+    (350.0, (88, 175), 175.0),     # two octaves down
+    (124.0, (88, 175), 124.0),     # inside: as read
+    (87.6, (88, 175), 175.2),      # in the gap of a range short of an octave: the nearest octave
+    (60.0, (70, 140), 120.0),
+    (60.0, None, 60.0),
+])
+def test_a_djs_bpm_range_moves_readings_by_octaves(bpm, bpm_range, folded):
+    from beetsplug.sonic.dj.fields import fold
+
+    assert fold(bpm, bpm_range) == pytest.approx(folded)
+
+
+def test_bpm_range_through_import_and_analysis(tmp_path):
+    src = tmp_path / "src"
+    src.mkdir()
+    spec = synth.spec("acid", 2)
+    _tagged(src, "Acid", spec, seconds=30.0)
+    beet = Beet(tmp_path / "home")
+    beet.set(analysis={"bpm_range": "55-110"})
+    beet("import", src)
+    read = float(beet("ls", "-f", "$sonic_bpm").stdout)
+    assert abs(read * 2 / spec.bpm - 1) <= 0.02, (read, spec.bpm)   # the acid's 120-ish, halved
+    assert "0 to analyse" in beet("embed", "--analysis").stdout
+    # a new range: the readings outside it are analysed again and moved
+    beet.set(analysis={"bpm_range": [100, 200]})
+    assert "1 to analyse" in beet("embed", "--analysis").stdout
+    assert abs(float(beet("ls", "-f", "$sonic_bpm").stdout) / spec.bpm - 1) <= 0.02
+    beet.set(analysis={"bpm_range": "100-150"})
+    res = beet("embed", "--analysis", check=False)
+    assert res.returncode != 0 and "sonic: analysis: bpm_range" in res.output and "88-175" in res.output
+
+
 def test_unreadable_initial_key_is_ignored(tmp_path):
     from beets.library import Item
 

@@ -94,7 +94,8 @@ def _collect(rt: Runtime, lib, outcomes: list) -> None:
     for out in outcomes:
         item = rt.import_items.pop(out.item_id, None)
         if out.item_id in alive:
-            store_outcome(item, out.extra, write_tags=rt.settings.write_tags)
+            store_outcome(item, out.extra, write_tags=rt.settings.write_tags,
+                          bpm_range=rt.settings.bpm_range)
 
 
 def _finish_run(rt: Runtime, lib) -> None:
@@ -182,7 +183,8 @@ def finish_import(rt: Runtime, lib) -> None:
 
     def on_outcome(out) -> None:
         bar.advance(failed=bool(out.error))
-        store_outcome(by_id.get(out.item_id), out.extra, write_tags=rt.settings.write_tags)
+        store_outcome(by_id.get(out.item_id), out.extra, write_tags=rt.settings.write_tags,
+                      bpm_range=rt.settings.bpm_range)
 
     try:
         report = indexer.embed_now(rt.store, rt.audio_space(), rt.backend, items, on_plan=on_plan,

@@ -29,6 +29,7 @@ DEFAULTS = dict(
     hosted_import="after",
     analysis=dict(
         write_tags=False,
+        bpm_range="",
     ),
     vibe=dict(
         auto=False,
@@ -76,6 +77,7 @@ class Settings:
     gemini_segment: float
     gemini: GeminiSettings | None  # None when no key is configured
     write_tags: bool               # analysis: fill empty bpm / initial_key from the audio
+    bpm_range: tuple[float, float] | None  # analysis: audio tempi moved by octaves into it
     vibe_analyzer: str             # resolved: "local" or the hosted analyzer
     vibe_format: str
     vocab: Vocabulary
@@ -193,10 +195,26 @@ def from_config(view, *, library_path: str) -> Settings:
         gemini_segment=gsegment,
         gemini=gemini,
         write_tags=flag(view["analysis"], "write_tags"),
+        bpm_range=_bpm_range(view["analysis"]["bpm_range"].get()),
         vibe_analyzer=analyzer,
         vibe_format=str(view["vibe"]["format"].get()),
         vocab=Vocabulary.from_config(view["vibe"]),
     )
+
+
+def _bpm_range(value) -> tuple[float, float] | None:
+    """``analysis: bpm_range``: ``88-175`` or ``[88, 175]``; empty for none."""
+    if value is None or value == "" or value == []:
+        return None
+    parts = value.replace(" ", "").split("-") if isinstance(value, str) else value
+    try:
+        low, high = (float(x) for x in parts)
+    except (TypeError, ValueError):
+        raise _fail("analysis: bpm_range", f"{value!r} is not a range like 88-175") from None
+    if not (30.0 <= low and high <= 300.0 and high >= 1.9 * low):
+        raise _fail("analysis: bpm_range", f"{value!r} must span about an octave within 30-300 BPM "
+                    "(the high end at least 1.9 times the low: 88-175, 70-140)")
+    return low, high
 
 
 def _sidecar(value, library_path: str) -> str:

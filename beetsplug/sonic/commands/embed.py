@@ -145,7 +145,8 @@ def embed(rt, lib, opts, args) -> None:
             bar = Progress(todo, "embed").__enter__()
 
     def on_outcome(out) -> None:
-        store_outcome(lib.get_item(out.item_id), out.extra, write_tags=rt.settings.write_tags)
+        store_outcome(lib.get_item(out.item_id), out.extra, write_tags=rt.settings.write_tags,
+                      bpm_range=rt.settings.bpm_range)
         if out.error:  # listed in the summary below
             rt.log.debug("could not embed {}", output.failure(out.path, out.error))
             if out.detail:
@@ -197,12 +198,14 @@ def embed(rt, lib, opts, args) -> None:
 def analysis(rt, lib, opts, args) -> None:
     from ..dj import run as dj
 
-    todo = dj.pending(common.items(rt, lib, opts, args), force=opts.force)
+    todo = dj.pending(common.items(rt, lib, opts, args), force=opts.force,
+                      bpm_range=rt.settings.bpm_range)
     output.line(f"tempo, key and energy: {len(todo)} to analyse")
     if not todo or opts.dry_run:
         return
     with Progress(len(todo), "analyse") as bar:
         done, failed = dj.analyse(todo, write_tags=rt.settings.write_tags,
+                                  bpm_range=rt.settings.bpm_range,
                                   on_item=lambda item, err: bar.advance(failed=err is not None))
     output.line(f"tempo, key and energy: {done} analysed, {len(failed)} failed")
     for item, reason in failed[:20]:

@@ -12,6 +12,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
+import numpy as np
 from beets import logging
 
 from . import keys
@@ -22,15 +23,35 @@ FIELDS = ("sonic_bpm", "sonic_bpm_conf", "sonic_key", "sonic_camelot", "sonic_ke
           "sonic_energy", "sonic_analysis")
 
 
-def apply(item: Any, dj: dict | None, *, write_tags: bool = False) -> bool:
-    """Store an audio estimate (``estimate.TempoKey.to_json()``) on ``item``; with
-    ``write_tags`` also fill beets' ``bpm``/``initial_key`` where they are empty (never
-    overwrite). Returns whether anything changed (the caller stores the item)."""
+def fold(bpm: float, bpm_range: tuple[float, float] | None) -> float:
+    """``bpm`` moved by octaves into a DJ's ``bpm_range`` ``(low, high)`` (``analysis:
+    bpm_range``; ``None``: as read). Drum & bass written at 174 that the audio reads at 87
+    is 174 in a range of 88-175; a tempo that falls in the gap of a range a little short of
+    an octave takes the octave nearest to it."""
+    if not bpm_range or bpm <= 0:
+        return bpm
+    low, high = bpm_range
+    octaves = [bpm * 2.0 ** k for k in range(-4, 5)]
+    return min(octaves, key=lambda b: max(np.log2(low / b), np.log2(b / high), 0.0))
+
+
+def out_of_range(item: Any, bpm_range: tuple[float, float] | None) -> bool:
+    """Whether ``item``'s audio tempo lies outside ``bpm_range`` (read before it was set)."""
+    bpm = item.get("sonic_bpm")
+    return bool(bpm_range and bpm and fold(float(bpm), bpm_range) != float(bpm))
+
+
+def apply(item: Any, dj: dict | None, *, write_tags: bool = False,
+          bpm_range: tuple[float, float] | None = None) -> bool:
+    """Store an audio estimate (``estimate.TempoKey.to_json()``) on ``item``, its tempo
+    moved into ``bpm_range`` (:func:`fold`); with ``write_tags`` also fill beets'
+    ``bpm``/``initial_key`` where they are empty (never overwrite). Returns whether
+    anything changed (the caller stores the item)."""
     if not dj:
         return False
     before = {f: item.get(f) for f in (*FIELDS, "bpm", "initial_key")}
     if dj.get("bpm"):
-        item["sonic_bpm"] = round(float(dj["bpm"]), 1)
+        item["sonic_bpm"] = round(fold(float(dj["bpm"]), bpm_range), 1)
         item["sonic_bpm_conf"] = round(float(dj.get("bpm_conf") or 0.0), 3)
     if dj.get("version"):
         item["sonic_analysis"] = int(dj["version"])

@@ -10,16 +10,17 @@ import numpy as np
 from ..audio import load_middle
 from ..errors import ItemError
 from . import estimate
-from .fields import apply
+from .fields import apply, out_of_range
 
 SR = 22050
 
 
-def store_outcome(item: Any, extra: dict | None, *, write_tags: bool) -> bool:
+def store_outcome(item: Any, extra: dict | None, *, write_tags: bool,
+                  bpm_range: tuple[float, float] | None = None) -> bool:
     """After a vector was computed: its tempo/key (``extra["dj"]``) onto the item."""
     if item is None or not extra or "dj" not in extra:
         return False
-    if apply(item, extra["dj"], write_tags=write_tags):
+    if apply(item, extra["dj"], write_tags=write_tags, bpm_range=bpm_range):
         item.store()
         if write_tags:
             item.try_write()
@@ -27,11 +28,12 @@ def store_outcome(item: Any, extra: dict | None, *, write_tags: bool) -> bool:
     return False
 
 
-def pending(items: Iterable[Any], *, force: bool = False) -> list:
-    """Items without an audio tempo/key/energy estimate yet, or with one made by an older
-    version of the analysis."""
+def pending(items: Iterable[Any], *, force: bool = False,
+            bpm_range: tuple[float, float] | None = None) -> list:
+    """Items without an audio tempo/key/energy estimate yet, with one made by an older
+    version of the analysis, or with a tempo outside ``bpm_range`` (set after it was read)."""
     return [it for it in items if force or it.get("sonic_energy") is None
-            or it.get("sonic_analysis") != estimate.ANALYSIS_VERSION]
+            or it.get("sonic_analysis") != estimate.ANALYSIS_VERSION or out_of_range(it, bpm_range)]
 
 
 def analysis_span(path: str | bytes) -> np.ndarray:
@@ -41,7 +43,7 @@ def analysis_span(path: str | bytes) -> np.ndarray:
     return load_middle(path, sr=SR, length=estimate.SPAN)
 
 
-def analyse(items: list, *, write_tags: bool,
+def analyse(items: list, *, write_tags: bool, bpm_range: tuple[float, float] | None = None,
             on_item: Callable[[Any, str | None], None] | None = None) -> tuple[int, list]:
     """``beet embed --analysis``: tempo and key for items embedded before this existed,
     without touching vectors. Each item is stored as soon as it is done (resumable).
@@ -55,7 +57,7 @@ def analyse(items: list, *, write_tags: bool,
             if on_item:
                 on_item(item, str(exc))
             continue
-        store_outcome(item, {"dj": result}, write_tags=write_tags)
+        store_outcome(item, {"dj": result}, write_tags=write_tags, bpm_range=bpm_range)
         done += 1
         if on_item:
             on_item(item, None)
