@@ -9,10 +9,10 @@ where present and readable, win over the audio estimate in every command.
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass
 from typing import Any
 
-import numpy as np
 from beets import logging
 
 from . import keys
@@ -32,7 +32,7 @@ def fold(bpm: float, bpm_range: tuple[float, float] | None) -> float:
         return bpm
     low, high = bpm_range
     octaves = [bpm * 2.0 ** k for k in range(-4, 5)]
-    return min(octaves, key=lambda b: max(np.log2(low / b), np.log2(b / high), 0.0))
+    return min(octaves, key=lambda b: max(math.log2(low / b), math.log2(b / high), 0.0))
 
 
 def out_of_range(item: Any, bpm_range: tuple[float, float] | None) -> bool:
