@@ -85,6 +85,22 @@ def test_keys_of_rich_tones_read_right_not_a_fifth_up(a4):
     assert tonality.key(_chords(A_MINOR, a4=a4), 22050)[0] == keys.Key(9, True)
 
 
+def _sine(hz: float, seconds: float = 4.0, sr: int = 22050) -> np.ndarray:
+    t = np.arange(int(sr * seconds)) / sr
+    return (0.5 * np.sin(2 * np.pi * hz * t)).astype(np.float32)
+
+
+def test_a_bass_note_counts_for_itself_not_for_the_note_a_fifth_below(monkeypatch):
+    # A2 (110 Hz) would be the third harmonic of a D at 36.7 Hz, below any bass: no credit
+    # for D. A4 (440 Hz) may be the third harmonic of D3 (146.7 Hz): it keeps that credit.
+    D, A = 2, 9
+    bass = tonality.pitch_profile(_sine(110.0), 22050)
+    assert bass[A] > 0 and bass[D] == 0
+    assert tonality.pitch_profile(_sine(440.0), 22050)[D] > 0
+    monkeypatch.setattr(tonality, "F0_MIN", 0.0)        # without the floor, D got credit
+    assert tonality.pitch_profile(_sine(110.0), 22050)[D] > 0
+
+
 def test_keys_a_fifth_apart_are_told_apart_by_the_degree_their_scales_differ_in():
     # C major's notes with its fourth (F) thin and the dominant's leading tone (F#) absent:
     # the profile correlation leans to G major by a hair; the F decides for C. With F and F#

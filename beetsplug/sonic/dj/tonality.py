@@ -9,6 +9,8 @@
    for the fundamentals it may be a harmonic of (an octave, a twelfth, two octaves
    below: :data:`HARMONICS`). Without that, the third harmonic of every note (an octave
    and a fifth up) tilts the profile towards the dominant and the key reads a fifth up.
+   Never for a fundamental below the lowest a bass plays (:data:`F0_MIN`), or every bass
+   note would count for the note a fifth below it.
 4. The key: the profile's correlation with the 24 rotations of a major and a minor key
    profile (:data:`PROFILES`); two keys a fifth apart and nearly tied are told apart by
    the degree their scales differ in (:func:`decide`). The confidence: how much of the
@@ -56,6 +58,11 @@ DEFAULT_PROFILE = "mixed"
 #: its 18 wrong keys a fifth up; with it 4 of 10 (3 of 9 with :func:`decide`'s tie rule)
 HARMONICS = ((1, 1.0), (2, 0.5), (3, 0.5), (4, 0.25), (5, 0.2), (6, 0.2))
 FMIN, FMAX = 50.0, 2000.0
+#: the lowest fundamental a peak is credited to (Hz; E1, the lowest string of a bass guitar
+#: and a double bass): a bass note at 100 Hz is a note, not the third harmonic of a 33 Hz
+#: one. Crediting every bass note's fifth below tilted band music towards the subdominant
+#: (docs/analysis.md: on the truth set 37 keys of 46 exact with it, 35 without)
+F0_MIN = 41.2
 #: peak amplitudes are compressed by this exponent: a loud melody note does not drown the
 #: chord under it
 POWER = 0.5
@@ -67,8 +74,9 @@ FIFTH_TIE = 0.05
 PIECES = 3
 #: the key confidence: P(right) = sigmoid(a * stability + b), fitted on the truth set
 #: (tools/fit_analysis.py). The margin of the best key's correlation over the runner-up's
-#: does not tell right from wrong there (AUC 0.50); the stability does (0.72)
-KEY_CALIBRATION = (3.228, -0.5828)
+#: does not tell right from wrong there (AUC 0.50 on 44 keys); the stability does (0.72 on
+#: 44; 0.66 on 46 with :data:`F0_MIN`)
+KEY_CALIBRATION = (2.069, 0.2676)
 #: below this :func:`tuning` coherence a window's spectral peaks share no tuning: no pitched
 #: instrument plays (drums, noise), its chroma follows drum resonances, a key read from it
 #: is a guess and its harmony says nothing about the beat. Measured: nine GM drum loops
@@ -139,7 +147,7 @@ def chromagram(y: np.ndarray, sr: int, *, harmonics=HARMONICS, fmin: float = FMI
             shifted = pitch - 12 * np.log2(divisor)
             near = np.round(shifted)
             # a cos^2 window: full credit on the semitone, none half a semitone away
-            w = weight * amps * np.cos(np.pi * (shifted - near)) ** 2
+            w = weight * amps * np.cos(np.pi * (shifted - near)) ** 2 * (freqs >= divisor * F0_MIN)
             C += np.bincount(frame * 12 + near.astype(int) % 12, w, n_frames * 12).reshape(n_frames, 12)
         C /= np.linalg.norm(C, axis=1, keepdims=True) + 1e-12
     return Chroma(C, sr / hop, coherence)
