@@ -11,9 +11,12 @@ Every piece is a MIDI file whose own source states its tempo (``set_tempo``), me
 (``time_signature``) and, where there is one, key (``key_signature``): game music
 (simutrans, freedoom's WAD music lumps, freedink, ...), the example songs built into
 rosegarden (its .rg documents, converted to MIDI here), piano-course and demo files of
-music software. Packages are fetched with ``apt-get download`` (no install) and unpacked
-with ``dpkg-deb`` into the cache; each piece is rendered once through fluidsynth with the
-FluidR3 GM soundfont, scaled to a -1 dBFS peak and stored as FLAC:
+music software, and pop and rock songs with drums (the MIDI test files of a tokenizer's
+source distribution on PyPI, ``miditok==3.1.0``). Packages are fetched with ``apt-get
+download`` (no install) and unpacked with ``dpkg-deb`` into the cache, the source
+distribution with ``pip download`` (the Python running this tool needs pip); each piece
+is rendered once through fluidsynth with the FluidR3 GM soundfont, scaled to a -1 dBFS
+peak and stored as FLAC:
 ``DIR/audio/<source>--<name>.flac``, plus ``DIR/truth.tsv`` (path, source, package, title,
 bpm, beat_bpm, meter, key, key_kind, duration_s, grid_share, notes). Nothing is looped.
 
