@@ -13,8 +13,8 @@ weights fitted without them: what to expect on music from elsewhere), the accura
 every track in, and the weights to paste. Tracks none of whose candidates is right
 teach nothing and are counted as misses. The tempo's confidence is Platt-scaled on
 held-out readings of its probability among the candidates; the key's is a logistic over
-the share of the span that holds the key (``tonality.stability``), printed held out by
-source and with every track in.
+how firmly the span holds the key (``tonality.stability``), printed held out by source
+and with every track in.
 """
 
 from __future__ import annotations
@@ -137,7 +137,7 @@ def main() -> None:
 
 def fit_key(truth: list[dict]) -> None:
     """The key confidence's calibration (the key itself has no fitted parameter): a
-    logistic over the share of the span that holds the key (the coherence factor of
+    logistic over how firmly the span holds the key (the coherence factor of
     :func:`.tonality.key_confidence` is a rule, applied after)."""
     truth = [t for t in truth if t["keys"]]
     x, coherence, right = [], [], []
