@@ -75,8 +75,8 @@ PIECES = 3
 #: the key confidence: P(right) = sigmoid(a * stability + b), fitted on the truth set
 #: (tools/fit_analysis.py). The margin of the best key's correlation over the runner-up's
 #: does not tell right from wrong there (AUC 0.50 on 44 keys); the stability does (0.70 on
-#: 46; the pieces' yes/no vote 0.66)
-KEY_CALIBRATION = (12.92, 2.423)
+#: 46, 0.71 on 90 with folk tunes; the pieces' yes/no vote 0.66 on 46)
+KEY_CALIBRATION = (12.91, 2.194)
 #: below this :func:`tuning` coherence a window's spectral peaks share no tuning: no pitched
 #: instrument plays (drums, noise), its chroma follows drum resonances, a key read from it
 #: is a guess and its harmony says nothing about the beat. Measured: nine GM drum loops
