@@ -15,9 +15,8 @@ rosegarden (its .rg documents, converted to MIDI here), piano-course and demo fi
 music software, and pop and rock songs with drums (the MIDI test files of a tokenizer's
 source distribution on PyPI, ``miditok==3.1.0``), and folk tunes in ABC notation whose
 ``Q:`` field states the tempo and the note that carries the beat (``Q:3/8=120`` in a 6/8
-jig; music21's corpus, ``music21==10.5.1``: Aird's airs and a book of fife
-tunes; converted to MIDI by music21, at most ``ABC_CAP`` tunes a book).
-Packages are fetched with ``apt-get download`` (no install) and unpacked with ``dpkg-deb``
+jig; music21's corpus, ``music21==10.5.1``: Aird's airs and a book of fife tunes;
+converted to MIDI by music21, at most ``ABC_CAP`` tunes a book). Packages are fetched with ``apt-get download`` (no install) and unpacked with ``dpkg-deb``
 into the cache, the source distributions with ``pip download`` (the Python running this
 tool needs pip); each piece is rendered once through fluidsynth with the FluidR3 GM
 soundfont, scaled to a -1 dBFS peak and stored as FLAC:
@@ -375,9 +374,10 @@ def pieces(label: str, cache: str) -> list[str]:
 def abc_midis(files: list[str], dest: str, cap: int = ABC_CAP) -> list[str]:
     """MIDI files of the ABC tunes in ``files`` whose ``Q:`` field states a tempo and its
     beat (``Q:1/4=120``; a bare ``Q:120`` counts unit notes, whose length ``L:`` readers
-    take differently), every k-th of them, at most ``cap``, converted once with music21 (in the Python running this
-    tool: ``pip install music21``). Repeats are played out. A modal tune's key signature is
-    dropped (K:Ador names no major or minor key), so it gives a tempo truth only."""
+    take differently): every k-th of them, at most ``cap``, converted once with music21
+    (in the Python running this tool: ``pip install music21``). Repeats are played out. A
+    modal tune's key signature is dropped (K:Ador names no major or minor key), so it
+    gives a tempo truth only. The beat each ``Q:`` names goes to :data:`STATED_BEAT`."""
     index = os.path.join(dest, "index.tsv")
     if os.path.exists(index):
         with open(index, encoding="utf-8") as f:
