@@ -74,6 +74,7 @@ import argparse
 import collections
 import fnmatch
 import glob
+import math
 import os
 import re
 import struct
@@ -396,7 +397,8 @@ def abc_midis(files: list[str], dest: str, cap: int = ABC_CAP) -> list[str]:
             tunes += [t for t in re.split(r"(?m)^(?=X:)", f.read()) if t.startswith("X:")
                       and re.search(r"(?m)^Q:.*\d/\d+\s*=\s*\d", t)]
     out = []
-    for n, tune in enumerate(tunes[::-(-len(tunes) // cap) or 1]):
+    step = max(1, math.ceil(len(tunes) / cap))          # every k-th tune, at most cap of them
+    for n, tune in enumerate(tunes[::step]):
         try:
             score = music21.converter.parse(tune, format="abc")
             score = score.scores[0] if isinstance(score, music21.stream.Opus) else score
