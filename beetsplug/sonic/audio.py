@@ -238,6 +238,37 @@ def load_middle(path: str | bytes, *, sr: int, length: float) -> np.ndarray:
     return _checked([y], sr=sr)[0]
 
 
+#: seconds before the end of a file :func:`load_ending` decodes to find where its music stops
+#: (a rendered file's reverb tail, the silence after a CD track)
+ENDING_SEARCH = 20.0
+
+
+def load_ending(path: str | bytes, *, sr: int, length: float) -> np.ndarray | None:
+    """The last ``length`` seconds of a track's music: the end of the file's last
+    :data:`ENDING_SEARCH` seconds, its silent tail dropped. ``None`` where there is no end
+    to read — a file that does not declare its length (nothing is decoded whole for this),
+    a damaged or silent end: the ending is extra evidence, and the rest of the track may be
+    fine."""
+    import av
+
+    try:
+        container = _open(path)
+    except ItemError:
+        return None
+    try:
+        duration = duration_of(container)
+        if not duration:
+            return None
+        y = _decode_span(container, sr=sr, start=max(0.0, duration - ENDING_SEARCH), length=None)
+    except (av.FFmpegError, ItemError):
+        return None
+    finally:
+        container.close()
+    head, tail = _silent_ends(y, sr)
+    music = y[:y.size - tail][-int(length * sr):] if head < y.size else y[:0]
+    return music if music.size >= MIN_SECONDS * sr else None
+
+
 def _fits(path: str | bytes) -> bool:
     """Whether a file is short enough to decode whole (:data:`MAX_WHOLE`; a DJ mix of hours
     is not, and keeps the middle of the file)."""

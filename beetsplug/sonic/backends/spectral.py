@@ -25,7 +25,7 @@ import numpy as np
 
 from ..audio import load_segments
 from ..dj import estimate
-from ..dj.run import analysis_span
+from ..dj.run import analyse_file, analysis_span
 from ..spectrum import power_spectrogram
 from .base import Backend, Embedding
 
@@ -177,7 +177,7 @@ class SpectralBackend(Backend):
         else:
             segments = load_segments(path, sr=SR, length=self.segment, positions=self.positions)
         vector = np.mean([segment_features(y) for y in segments], axis=0).astype(np.float32)
-        return Embedding(vector, {"dj": estimate.analyse(span, SR).to_json()})
+        return Embedding(vector, {"dj": analyse_file(path, span).to_json()})
 
 
 BACKEND = SpectralBackend

@@ -65,6 +65,16 @@ def onsets_of(y: np.ndarray, sr: int, *, hop: int = 512) -> Onsets:
                   _detrend(flux[:, low].sum(axis=1), fps), centroid)
 
 
+def onset_peaks(env: np.ndarray) -> np.ndarray:
+    """Frame indices of the onsets in an envelope: its peaks above a third of its 95th
+    percentile."""
+    if env.size < 3:
+        return np.empty(0, int)
+    floor = np.percentile(env, 95) / 3.0
+    inner = (env[1:-1] > floor) & (env[1:-1] >= env[:-2]) & (env[1:-1] > env[2:])
+    return np.flatnonzero(inner) + 1
+
+
 def autocorrelation(env: np.ndarray) -> np.ndarray | None:
     """The normalised autocorrelation of ``env`` (mean removed; lag 0 = 1), ``None`` when flat."""
     env = env - env.mean()

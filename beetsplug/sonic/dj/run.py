@@ -7,9 +7,9 @@ from typing import Any
 
 import numpy as np
 
-from ..audio import load_middle
+from ..audio import load_ending, load_middle
 from ..errors import ItemError
-from . import estimate
+from . import ending, estimate
 from .fields import apply, out_of_range
 
 SR = 22050
@@ -43,6 +43,14 @@ def analysis_span(path: str | bytes) -> np.ndarray:
     return load_middle(path, sr=SR, length=estimate.SPAN)
 
 
+def analyse_file(path: str | bytes, span: np.ndarray | None = None) -> estimate.TempoKey:
+    """Tempo, key and energy of a track: its :func:`analysis_span` (``span``, when the caller
+    decoded it already) and the end of its music (:mod:`.ending`; :class:`ItemError` for
+    what can't be decoded)."""
+    span = analysis_span(path) if span is None else span
+    return estimate.analyse(span, SR, ending=load_ending(path, sr=SR, length=ending.SECONDS))
+
+
 def analyse(items: list, *, write_tags: bool, bpm_range: tuple[float, float] | None = None,
             on_item: Callable[[Any, str | None], None] | None = None) -> tuple[int, list]:
     """``beet embed --analysis``: tempo and key for items embedded before this existed,
@@ -51,7 +59,7 @@ def analyse(items: list, *, write_tags: bool, bpm_range: tuple[float, float] | N
     done, failed = 0, []
     for item in items:
         try:
-            result = estimate.analyse(analysis_span(item.path), SR).to_json()
+            result = analyse_file(item.path).to_json()
         except ItemError as exc:
             failed.append((item, str(exc)))
             if on_item:

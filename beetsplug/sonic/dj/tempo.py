@@ -24,7 +24,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from .onsets import Onsets, autocorrelation, cross_correlation
+from .onsets import Onsets, autocorrelation, cross_correlation, onset_peaks
 
 TEMPO_MIN, TEMPO_MAX = 30.0, 300.0
 #: the candidate grid: 1/96 octave
@@ -82,12 +82,8 @@ def candidates(acf: np.ndarray, fps: float) -> np.ndarray:
 
 
 def onset_density(env: np.ndarray, fps: float) -> float:
-    """Onsets per second: peaks of the envelope above a third of its 95th percentile."""
-    if env.size < 3:
-        return 0.0
-    floor = np.percentile(env, 95) / 3.0
-    peaks = (env[1:-1] > floor) & (env[1:-1] >= env[:-2]) & (env[1:-1] > env[2:])
-    return float(peaks.sum() / (env.size / fps))
+    """Onsets per second (:func:`.onsets.onset_peaks`)."""
+    return float(onset_peaks(env).size / (env.size / fps)) if env.size >= 3 else 0.0
 
 
 def folded(env: np.ndarray, lag: float) -> np.ndarray:

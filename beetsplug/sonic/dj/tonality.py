@@ -13,7 +13,8 @@
    note would count for the note a fifth below it.
 4. The key: the profile's correlation with the 24 rotations of a major and a minor key
    profile (:data:`PROFILES`); two keys a fifth apart and nearly tied are told apart by
-   the degree their scales differ in (:func:`decide`). The confidence: how much of the
+   the degree their scales differ in, a key and its relative by the sound the track ends
+   on (:func:`decide`, :mod:`.ending`). The confidence: how much of the
    span holds the key (:func:`stability`: how each 10 s piece of its windows scores it),
    scaled down where the peaks share no tuning (drums alone: :data:`MIN_COHERENCE`).
 """
@@ -70,6 +71,12 @@ POWER = 0.5
 #: (:func:`decide`; measured on the truth set: 0.05-0.1 turn one fifth-up into a hit and
 #: keep the generated set, 0.2 reads five generated tracks wrong)
 FIFTH_TIE = 0.05
+#: below this margin between a key and its relative, the final sound of the track decides
+#: (:func:`decide`) when it holds the other key's tonic :data:`FINAL_RATIO` times as strongly
+#: as the chosen one's. Measured on the truth sets (docs/analysis.md): margins of 0.2 and 0.3,
+#: ratios of 1.5 and 2 each turn three relative misses into hits and no hit into a miss
+#: (a margin of 0.1 only one); the generated loops hold no final sound and keep their keys
+RELATIVE_TIE, FINAL_RATIO = 0.2, 2.0
 #: each window of the span is cut in this many pieces (10 s) for :func:`stability`
 PIECES = 3
 #: the key confidence: P(right) = sigmoid(a * stability + b), fitted on the truth set
@@ -182,12 +189,21 @@ def key_scores(profile: np.ndarray, *, profiles: str = DEFAULT_PROFILE) -> np.nd
     return _rotations(profiles) @ p / 12
 
 
-def decide(profile: np.ndarray, *, profiles: str = DEFAULT_PROFILE) -> int:
+def relative(index: int) -> int:
+    """The relative key of a key index of :func:`key_scores` (A minor for C major)."""
+    return (index + 9) % 12 + 12 if index < 12 else (index + 3) % 12
+
+
+def decide(profile: np.ndarray, *, final: np.ndarray | None = None, profiles: str = DEFAULT_PROFILE,
+           ) -> int:
     """The key (its index in :func:`key_scores`) of a pitch-class profile: the best
     correlation's. When the two best are keys a fifth apart in one mode and less than
     :data:`FIFTH_TIE` apart, the scale degree that tells their scales apart decides: the
     lower key's fourth (F in C major) against the upper key's leading tone (F# in G major)
-    — a profile over all twelve pitch classes is what leaves the two that close."""
+    — a profile over all twelve pitch classes is what leaves the two that close. When the
+    key and its relative are less than :data:`RELATIVE_TIE` apart, the pitch-class profile
+    ``final`` of the sound the track ends on (:func:`.ending.final_profile`) may decide:
+    music ends on its tonic."""
     s = key_scores(profile, profiles=profiles)
     order = np.argsort(s)[::-1]
     best, second = int(order[0]), int(order[1])
@@ -197,6 +213,10 @@ def decide(profile: np.ndarray, *, profiles: str = DEFAULT_PROFILE) -> int:
         lower, upper = (best, second) if step == 7 else (second, best)
         major = lower % 12 if lower < 12 else (lower + 3) % 12  # of the lower key's scale
         best = lower if profile[(major + 5) % 12] > profile[(major + 6) % 12] else upper
+    other = relative(best)
+    if (final is not None and s[best] - s[other] < RELATIVE_TIE
+            and final[other % 12] > FINAL_RATIO * final[best % 12]):
+        best = other
     return best
 
 
@@ -217,25 +237,26 @@ def stability(best: int, chromas: Sequence[np.ndarray], *, profiles: str = DEFAU
     return float(np.mean(scores[:, best] - scores.max(axis=1)))
 
 
-def evidence(C: np.ndarray, others: Sequence[np.ndarray] = (), *, profiles: str = DEFAULT_PROFILE,
-             ) -> tuple[int, float] | None:
+def evidence(C: np.ndarray, others: Sequence[np.ndarray] = (), *, final: np.ndarray | None = None,
+             profiles: str = DEFAULT_PROFILE) -> tuple[int, float] | None:
     """``(key index as in :func:`key_scores`, :func:`stability`)`` of a chromagram ``C``,
-    asking ``others`` (the span's other windows) whether they hold the key too; ``None``
-    for silence or noise."""
+    asking ``others`` (the span's other windows) whether they hold the key too (``final``:
+    as for :func:`decide`); ``None`` for silence or noise."""
     c = C.sum(axis=0)
     if not np.any(c) or np.std(c) < 1e-6:
         return None
-    best = decide(c, profiles=profiles)
+    best = decide(c, final=final, profiles=profiles)
     return best, stability(best, [C, *others], profiles=profiles)
 
 
 def key(y: np.ndarray, sr: int, *, profiles: str = DEFAULT_PROFILE, chroma: Chroma | None = None,
-        others: Sequence[np.ndarray] = ()) -> tuple[Key | None, float]:
+        others: Sequence[np.ndarray] = (), final: np.ndarray | None = None) -> tuple[Key | None, float]:
     """``(key, confidence)`` of mono ``y``; ``(None, 0)`` for silence or noise.
     ``chroma``: :func:`chromagram` of ``y``, when the caller has it already; ``others``: the
-    chromagram frames of the span's other windows (:func:`evidence`)."""
+    chromagram frames of the span's other windows (:func:`evidence`); ``final``: the
+    pitch-class profile of the sound the track ends on (:func:`decide`)."""
     chroma = chromagram(y, sr) if chroma is None else chroma
-    found = evidence(chroma.frames, others, profiles=profiles)
+    found = evidence(chroma.frames, others, final=final, profiles=profiles)
     if found is None:
         return None, 0.0
     best, stable = found
