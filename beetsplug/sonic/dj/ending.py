@@ -20,7 +20,7 @@ from . import tonality
 from .onsets import onset_peaks, onsets_of
 
 #: seconds of the end of a track's music searched for its final sound
-SECONDS = 8.0
+SECONDS = 6.0
 #: the least a last sound must be held (seconds, from its onset to where the music stops)
 #: to end a track. Measured on the truth sets (docs/analysis.md): the 90 rendered
 #: compositions with a key hold their last sound 0.1-4.4 s (median 1.07 s), the generated
@@ -48,6 +48,6 @@ def final_profile(y: np.ndarray, sr: int) -> np.ndarray | None:
     final = final_sound(y, sr)
     if final is None:
         return None
-    chroma = tonality.chromagram(final, sr)
+    chroma = tonality.chromagram(final[:int(2 * sr)], sr)
     profile = chroma.frames.sum(axis=0)
     return profile if chroma.pitched and np.any(profile) else None

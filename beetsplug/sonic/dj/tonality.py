@@ -137,6 +137,18 @@ def tuning(freqs: np.ndarray, amps: np.ndarray) -> tuple[float, float]:
     return float(440.0 * 2 ** (dev / 1200)), float(abs(z) / (np.sum(amps) + 1e-12))
 
 
+@cache
+def _by_pitch_class(harmonics: tuple[tuple[int, float], ...]) -> list[tuple[float, list[tuple[int, float]]]]:
+    """``harmonics`` grouped by the semitones (mod 12) they move a peak down: divisors an
+    octave apart (1, 2, 4; 3, 6) credit one pitch class through one window, so the
+    chromagram makes one pass per group, not per divisor."""
+    groups: dict[int, tuple[float, list]] = {}
+    for divisor, weight in harmonics:
+        shift = 12 * np.log2(divisor)
+        groups.setdefault(round(shift * 1e6) % 12_000_000, (shift % 12, []))[1].append((divisor, weight))
+    return list(groups.values())
+
+
 def chromagram(y: np.ndarray, sr: int, *, harmonics=HARMONICS, fmin: float = FMIN,
                fmax: float = FMAX, power: float = POWER, overlap: int = 4) -> Chroma:
     """The :class:`Chroma` of mono ``y``. ``power``: the amplitudes' exponent (1 = linear);
@@ -150,11 +162,12 @@ def chromagram(y: np.ndarray, sr: int, *, harmonics=HARMONICS, fmin: float = FMI
         amps = amps ** power
         ref, coherence = tuning(freqs, amps)
         pitch = 69 + 12 * np.log2(freqs / ref)
-        for divisor, weight in harmonics:
-            shifted = pitch - 12 * np.log2(divisor)
+        for shift, members in _by_pitch_class(tuple(harmonics)):
+            shifted = pitch - shift
             near = np.round(shifted)
             # a cos^2 window: full credit on the semitone, none half a semitone away
-            w = weight * amps * np.cos(np.pi * (shifted - near)) ** 2 * (freqs >= divisor * F0_MIN)
+            weight = sum(w * (freqs >= divisor * F0_MIN) for divisor, w in members)
+            w = weight * amps * np.cos(np.pi * (shifted - near)) ** 2
             C += np.bincount(frame * 12 + near.astype(int) % 12, w, n_frames * 12).reshape(n_frames, 12)
         C /= np.linalg.norm(C, axis=1, keepdims=True) + 1e-12
     return Chroma(C, sr / hop, coherence)
