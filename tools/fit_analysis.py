@@ -2,7 +2,7 @@
 """Fit the tempo scorer's weights (``dj/tempo.py: WEIGHTS``, ``CALIBRATION``) and the key
 confidence (``dj/tonality.py: KEY_CALIBRATION``) on the real-music truth set.
 
-    python tools/fit_analysis.py [--truth DIR]      (default: ~/.cache/sonic-truth)
+    python tools/fit_analysis.py [--truth DIR] [--key-only]     (default: ~/.cache/sonic-truth)
 
 Each track of ``tools/truth_corpus.py``'s set gives its candidates and their evidence
 (``tempo.evidence`` on the 90 s midpoint the plugin analyses); the right candidates are
@@ -13,8 +13,9 @@ weights fitted without them: what to expect on music from elsewhere), the accura
 every track in, and the weights to paste. Tracks none of whose candidates is right
 teach nothing and are counted as misses. The tempo's confidence is Platt-scaled on
 held-out readings of its probability among the candidates; the key's is a logistic over
-how firmly the span holds the key (``tonality.stability``), printed held out by source
-and with every track in.
+how firmly the span holds the key (``tonality.stability``; the key read as the plugin
+reads it, with the sound the track ends on), printed held out by source and with every
+track in.
 """
 
 from __future__ import annotations
@@ -29,9 +30,9 @@ ROOT = os.path.abspath(os.path.join(os.path.dirname(__file__), ".."))
 sys.path.insert(0, ROOT)
 sys.path.insert(0, os.path.join(ROOT, "benchmarks"))
 
-from tempo_key import SR, load_truth, segments  # noqa: E402
+from tempo_key import SR, endings, load_truth, segments  # noqa: E402
 
-from beetsplug.sonic.dj import estimate, tempo, tonality  # noqa: E402
+from beetsplug.sonic.dj import ending, estimate, tempo, tonality  # noqa: E402
 from beetsplug.sonic.dj.onsets import onsets_of  # noqa: E402
 
 L2 = 0.01
@@ -100,7 +101,11 @@ def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--truth", default=os.path.expanduser("~/.cache/sonic-truth"))
     ap.add_argument("--l2", type=float, default=L2)
+    ap.add_argument("--key-only", action="store_true", help="only the key confidence's calibration")
     args = ap.parse_args()
+    if args.key_only:
+        fit_key(load_truth(args.truth))
+        return
     truth = [t for t in load_truth(args.truth) if t["bpms"]]
     data = dataset(truth)
     n = len(data)
@@ -141,10 +146,12 @@ def fit_key(truth: list[dict]) -> None:
     :func:`.tonality.key_confidence` is a rule, applied after)."""
     truth = [t for t in truth if t["keys"]]
     x, coherence, right = [], [], []
-    for t, y in zip(truth, segments([t["path"] for t in truth])):
+    paths = [t["path"] for t in truth]
+    for t, y, end in zip(truth, segments(paths), endings(paths)):
         i, spans = estimate.windows(y, SR)
         chroma = tonality.chromagram(spans[i], SR)
-        best, stable = tonality.evidence(chroma.frames, estimate.side_chromagrams(spans, i, SR))
+        final = ending.final_profile(end, SR) if end is not None else None
+        best, stable = tonality.evidence(chroma.frames, estimate.side_chromagrams(spans, i, SR), final=final)
         x.append((stable,))
         coherence.append(chroma.coherence)
         right.append(any(k.tonic == best % 12 and k.minor == (best >= 12) for k in t["keys"]))
