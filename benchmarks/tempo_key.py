@@ -208,7 +208,7 @@ def ours(segs: list[np.ndarray], ends: list[np.ndarray | None], module=estimate,
     reads_ending = "ending" in inspect.signature(module.analyse).parameters
     for y, e in zip(segs, ends):
         t = time.process_time()
-        res.append((module.analyse(y, SR, ending=e) if reads_ending else module.analyse(y, SR)).to_json())
+        res.append((module.analyse(y, SR, ending=lambda e=e: e) if reads_ending else module.analyse(y, SR)).to_json())
         spent += time.process_time() - t
     return res, spent / max(1, len(segs))
 

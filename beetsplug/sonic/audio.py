@@ -240,7 +240,7 @@ def load_middle(path: str | bytes, *, sr: int, length: float) -> np.ndarray:
 
 #: seconds before the end of a file :func:`load_ending` decodes to find where its music stops
 #: (a rendered file's reverb tail, the silence after a CD track)
-ENDING_SEARCH = 20.0
+ENDING_SEARCH = 10.0
 
 
 def load_ending(path: str | bytes, *, sr: int, length: float) -> np.ndarray | None:

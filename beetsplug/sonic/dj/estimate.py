@@ -17,6 +17,7 @@ tempo judged on 90 s is right for 93 of 115 tracks held out by source, on 30 s f
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 
 import numpy as np
@@ -112,15 +113,20 @@ def side_chromagrams(spans: list[np.ndarray], i: int, sr: int) -> list[np.ndarra
 
 
 def _key(spans: list[np.ndarray], i: int, sr: int, chroma: tonality.Chroma,
-         final: np.ndarray | None = None) -> tuple[Key | None, float]:
+         final: tonality.FinalSound | None = None) -> tuple[Key | None, float]:
     return tonality.key(spans[i], sr, chroma=chroma, others=side_chromagrams(spans, i, sr), final=final)
 
 
-def analyse(y: np.ndarray, sr: int, *, ending: np.ndarray | None = None,
+def _final_profile(end: np.ndarray | None, sr: int) -> np.ndarray | None:
+    return None if end is None else _ending.final_profile(end, sr)
+
+
+def analyse(y: np.ndarray, sr: int, *, ending: Callable[[], np.ndarray | None] | None = None,
             key_and_energy: bool = True) -> TempoKey:
     """Tempo, key and energy of a mono span (:data:`SPAN`; one chromagram of its middle
-    window serves key and tempo). ``ending``: the last seconds of the track's music
-    (:data:`.ending.SECONDS`), whose held final sound tells a key from its relative."""
+    window serves key and tempo). ``ending``: gives the last seconds of the track's music
+    (:data:`.ending.SECONDS`; None where they can't be read), whose held final sound tells
+    a key from its relative; called only when the two nearly tie."""
     i, spans = windows(y, sr)
     onsets = [onsets_of(s, sr) for s in spans]
     chroma = tonality.chromagram(spans[i], sr)
@@ -129,6 +135,5 @@ def analyse(y: np.ndarray, sr: int, *, ending: np.ndarray | None = None,
         bconf = min(bconf, UNPITCHED_TEMPO_CONF)
     if not key_and_energy:
         return TempoKey(bpm, bconf, None, 0.0)
-    final = _ending.final_profile(ending, sr) if ending is not None else None
-    k, kconf = _key(spans, i, sr, chroma, final)
+    k, kconf = _key(spans, i, sr, chroma, None if ending is None else lambda: _final_profile(ending(), sr))
     return TempoKey(bpm, bconf, k, kconf, energy(spans[i], sr, bpm=bpm, onsets=onsets[i]))

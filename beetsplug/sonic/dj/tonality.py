@@ -21,7 +21,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from functools import cache
 from typing import NamedTuple
 
@@ -207,16 +207,21 @@ def relative(index: int) -> int:
     return (index + 9) % 12 + 12 if index < 12 else (index + 3) % 12
 
 
-def decide(profile: np.ndarray, *, final: np.ndarray | None = None, profiles: str = DEFAULT_PROFILE,
+#: the pitch-class profile of the sound a track ends on (:func:`.ending.final_profile`), or
+#: None where it holds none: asked for only when a key and its relative nearly tie, since
+#: reading it means decoding the end of the file
+FinalSound = Callable[[], "np.ndarray | None"]
+
+
+def decide(profile: np.ndarray, *, final: FinalSound | None = None, profiles: str = DEFAULT_PROFILE,
            ) -> int:
     """The key (its index in :func:`key_scores`) of a pitch-class profile: the best
     correlation's. When the two best are keys a fifth apart in one mode and less than
     :data:`FIFTH_TIE` apart, the scale degree that tells their scales apart decides: the
     lower key's fourth (F in C major) against the upper key's leading tone (F# in G major)
     — a profile over all twelve pitch classes is what leaves the two that close. When the
-    key and its relative are less than :data:`RELATIVE_TIE` apart, the pitch-class profile
-    ``final`` of the sound the track ends on (:func:`.ending.final_profile`) may decide:
-    music ends on its tonic."""
+    key and its relative are less than :data:`RELATIVE_TIE` apart, the sound the track ends
+    on (``final``: :data:`FinalSound`) may decide: music ends on its tonic."""
     s = key_scores(profile, profiles=profiles)
     order = np.argsort(s)[::-1]
     best, second = int(order[0]), int(order[1])
@@ -227,9 +232,10 @@ def decide(profile: np.ndarray, *, final: np.ndarray | None = None, profiles: st
         major = lower % 12 if lower < 12 else (lower + 3) % 12  # of the lower key's scale
         best = lower if profile[(major + 5) % 12] > profile[(major + 6) % 12] else upper
     other = relative(best)
-    if (final is not None and s[best] - s[other] < RELATIVE_TIE
-            and final[other % 12] > FINAL_RATIO * final[best % 12]):
-        best = other
+    if final is not None and s[best] - s[other] < RELATIVE_TIE:
+        end = final()
+        if end is not None and end[other % 12] > FINAL_RATIO * end[best % 12]:
+            best = other
     return best
 
 
@@ -250,7 +256,7 @@ def stability(best: int, chromas: Sequence[np.ndarray], *, profiles: str = DEFAU
     return float(np.mean(scores[:, best] - scores.max(axis=1)))
 
 
-def evidence(C: np.ndarray, others: Sequence[np.ndarray] = (), *, final: np.ndarray | None = None,
+def evidence(C: np.ndarray, others: Sequence[np.ndarray] = (), *, final: FinalSound | None = None,
              profiles: str = DEFAULT_PROFILE) -> tuple[int, float] | None:
     """``(key index as in :func:`key_scores`, :func:`stability`)`` of a chromagram ``C``,
     asking ``others`` (the span's other windows) whether they hold the key too (``final``:
@@ -263,11 +269,11 @@ def evidence(C: np.ndarray, others: Sequence[np.ndarray] = (), *, final: np.ndar
 
 
 def key(y: np.ndarray, sr: int, *, profiles: str = DEFAULT_PROFILE, chroma: Chroma | None = None,
-        others: Sequence[np.ndarray] = (), final: np.ndarray | None = None) -> tuple[Key | None, float]:
+        others: Sequence[np.ndarray] = (), final: FinalSound | None = None) -> tuple[Key | None, float]:
     """``(key, confidence)`` of mono ``y``; ``(None, 0)`` for silence or noise.
     ``chroma``: :func:`chromagram` of ``y``, when the caller has it already; ``others``: the
-    chromagram frames of the span's other windows (:func:`evidence`); ``final``: the
-    pitch-class profile of the sound the track ends on (:func:`decide`)."""
+    chromagram frames of the span's other windows (:func:`evidence`); ``final``: the sound
+    the track ends on (:func:`decide`)."""
     chroma = chromagram(y, sr) if chroma is None else chroma
     found = evidence(chroma.frames, others, final=final, profiles=profiles)
     if found is None:
