@@ -21,9 +21,12 @@ from .onsets import onset_peaks, onsets_of
 
 #: seconds of the end of a track's music searched for its final sound
 SECONDS = 6.0
+#: seconds of the final sound whose pitch classes count: its attack and what rings after
+#: (a reverb tail adds nothing but work)
+PITCH_SECONDS = 2.0
 #: the least a last sound must be held (seconds, from its onset to where the music stops)
 #: to end a track. Measured on the truth sets (docs/analysis.md): the 90 rendered
-#: compositions with a key hold their last sound 0.1-4.4 s (median 1.07 s), the generated
+#: compositions with a key hold their last sound 0.1-4.2 s (median 1.04 s), the generated
 #: loops, cut off mid-bar, 0.1-0.5 s. Any value in 0.7-0.9 s reads the same; at 0.6 a short
 #: demo in Bb major whose last 0.66 s ring a G minor chord reads G minor, at 1.0 a tune
 #: whose last note rings 0.94 s keeps the wrong relative
@@ -44,10 +47,11 @@ def final_sound(y: np.ndarray, sr: int) -> np.ndarray | None:
 
 def final_profile(y: np.ndarray, sr: int) -> np.ndarray | None:
     """``(12,)`` pitch-class profile (C = 0) of the held final sound at the end ``y`` of a
-    track's music; ``None`` where it holds none, or no pitched instrument plays in it."""
+    track's music (its first :data:`PITCH_SECONDS`); ``None`` where it holds none, or no
+    pitched instrument plays in it."""
     final = final_sound(y, sr)
     if final is None:
         return None
-    chroma = tonality.chromagram(final[:int(2 * sr)], sr)
+    chroma = tonality.chromagram(final[:int(PITCH_SECONDS * sr)], sr)
     profile = chroma.frames.sum(axis=0)
     return profile if chroma.pitched and np.any(profile) else None
