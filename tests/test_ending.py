@@ -1,6 +1,6 @@
 """The sound a track ends on tells a key from its relative: a held final note is found, a
-loop cut off mid-bar holds none, the end of the music is read past a silent tail, and a
-damaged end costs nothing — through files on disk and the real ``beet import``."""
+loop cut off mid-bar or faded out holds none, the end of the music is read past a silent
+tail, and a damaged end costs nothing — through files on disk and the real ``beet import``."""
 
 from __future__ import annotations
 
@@ -80,6 +80,22 @@ def test_the_final_sound_is_the_held_last_note_and_a_cut_loop_has_none():
         loop = mono_22k(synth.truth_spec(i), 12.0)[-int(ending.SECONDS * SR):]
         assert ending.final_sound(loop, SR) is None
     assert ending.final_sound(_melody(None)[-int(ending.SECONDS * SR):], SR) is None
+
+
+def test_the_faint_last_notes_of_a_fade_out_are_no_final_sound():
+    # the scale faded out over its last 10 s: its last notes fall below the onset threshold
+    # and ring on like a held sound, but they are 20 dB and more below the body of the track
+    y = _melody(None)
+    fade = np.ones_like(y)
+    fade[-10 * SR:] = np.linspace(1, 0, 10 * SR) ** 2
+    faded = y * fade
+    _, silent = audio._silent_ends(faded, SR)
+    tail = faded[:faded.size - silent][-int(ending.SECONDS * SR):]
+    body = ending.loudness(estimate.middle(y, SR), SR)
+    assert ending.final_sound(tail, SR) is not None  # rings on, as a final note would
+    assert ending.final_sound(tail, SR, body) is None
+    # a final note struck as loud as the body is one
+    assert ending.final_sound(_melody(57)[-int(ending.SECONDS * SR):], SR, body) is not None
 
 
 def test_the_ending_is_read_before_a_silent_tail(tmp_path):

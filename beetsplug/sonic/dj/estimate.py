@@ -117,8 +117,8 @@ def _key(spans: list[np.ndarray], i: int, sr: int, chroma: tonality.Chroma,
     return tonality.key(spans[i], sr, chroma=chroma, others=side_chromagrams(spans, i, sr), final=final)
 
 
-def _final_profile(end: np.ndarray | None, sr: int) -> np.ndarray | None:
-    return None if end is None else _ending.final_profile(end, sr)
+def _final_profile(end: np.ndarray | None, body: np.ndarray, sr: int) -> np.ndarray | None:
+    return None if end is None else _ending.final_profile(end, sr, _ending.loudness(body, sr))
 
 
 def analyse(y: np.ndarray, sr: int, *, ending: Callable[[], np.ndarray | None] | None = None,
@@ -135,5 +135,5 @@ def analyse(y: np.ndarray, sr: int, *, ending: Callable[[], np.ndarray | None] |
         bconf = min(bconf, UNPITCHED_TEMPO_CONF)
     if not key_and_energy:
         return TempoKey(bpm, bconf, None, 0.0)
-    k, kconf = _key(spans, i, sr, chroma, None if ending is None else lambda: _final_profile(ending(), sr))
+    k, kconf = _key(spans, i, sr, chroma, None if ending is None else lambda: _final_profile(ending(), spans[i], sr))
     return TempoKey(bpm, bconf, k, kconf, energy(spans[i], sr, bpm=bpm, onsets=onsets[i]))
