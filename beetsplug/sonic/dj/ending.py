@@ -38,8 +38,9 @@ HELD = 0.8
 #: it fixes -4.3 to -1.9, a game piece it moves to its relative +2.4), generated loops faded
 #: out over their last 10-30 s -21 to -37 dB
 STRUCK = -15.0
-#: seconds a level is measured over
-_BLOCK = 0.05
+#: seconds a level is measured over, and the seconds of the final sound its attack's level
+#: is the loudest of
+_BLOCK, ATTACK = 0.05, 0.3
 
 
 def _levels(y: np.ndarray, sr: int) -> np.ndarray:
@@ -67,7 +68,7 @@ def final_sound(y: np.ndarray, sr: int, body: float | None = None) -> np.ndarray
     start = int(peaks[-1] / o.fps * sr)
     if y.size - start < HELD * sr:
         return None
-    attack = _levels(y[start:start + int(0.3 * sr)], sr)
+    attack = _levels(y[start:start + int(ATTACK * sr)], sr)
     if body is not None and (attack.size == 0 or attack.max() < body + STRUCK):
         return None
     return y[start:]

@@ -135,5 +135,6 @@ def analyse(y: np.ndarray, sr: int, *, ending: Callable[[], np.ndarray | None] |
         bconf = min(bconf, UNPITCHED_TEMPO_CONF)
     if not key_and_energy:
         return TempoKey(bpm, bconf, None, 0.0)
-    k, kconf = _key(spans, i, sr, chroma, None if ending is None else lambda: _final_profile(ending(), spans[i], sr))
+    final = None if ending is None else (lambda: _final_profile(ending(), spans[i], sr))
+    k, kconf = _key(spans, i, sr, chroma, final)
     return TempoKey(bpm, bconf, k, kconf, energy(spans[i], sr, bpm=bpm, onsets=onsets[i]))

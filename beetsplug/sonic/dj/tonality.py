@@ -74,8 +74,8 @@ FIFTH_TIE = 0.05
 #: below this margin between a key and its relative, the final sound of the track decides
 #: (:func:`decide`) when it holds the other key's tonic :data:`FINAL_RATIO` times as strongly
 #: as the chosen one's. Measured on the truth sets (docs/analysis.md): margins of 0.2 and 0.3,
-#: ratios of 1.5 and 2 each turn three relative misses into hits and no hit into a miss
-#: (a margin of 0.1 only one); the generated loops hold no final sound and keep their keys
+#: ratios of 1.5 to 3 each turn three relative misses into hits and no hit into a miss (a
+#: margin of 0.1 only one); the generated loops hold no final sound and keep their keys
 RELATIVE_TIE, FINAL_RATIO = 0.2, 2.0
 #: each window of the span is cut in this many pieces (10 s) for :func:`stability`
 PIECES = 3
