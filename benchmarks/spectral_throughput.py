@@ -37,7 +37,7 @@ def decoded(path: str, seg: float, pos: tuple[float, ...]) -> None:
     relative nearly tie: timed on its own below.)"""
     analysis_span(path)
     if pos != (0.5,) or seg > SPAN:
-        load_segments(path, sr=22050, length=seg, positions=pos)
+        load_segments(path, sr=SR, length=seg, positions=pos)
 
 
 def main() -> None:

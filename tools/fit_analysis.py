@@ -150,7 +150,7 @@ def fit_key(truth: list[dict]) -> None:
     for t, y, end in zip(truth, segments(paths), endings(paths)):
         i, spans = estimate.windows(y, SR)
         chroma = tonality.chromagram(spans[i], SR)
-        final = (lambda end=end: ending.final_profile(end, SR)) if end is not None else None
+        final = (lambda end=end, body=spans[i]: ending.final_profile(end, SR, body=body)) if end is not None else None
         best, stable = tonality.evidence(chroma.frames, estimate.side_chromagrams(spans, i, SR), final=final)
         x.append((stable,))
         coherence.append(chroma.coherence)

@@ -244,11 +244,11 @@ ENDING_SEARCH = 10.0
 
 
 def load_ending(path: str | bytes, *, sr: int, length: float) -> np.ndarray | None:
-    """The last ``length`` seconds of a track's music: the end of the file's last
-    :data:`ENDING_SEARCH` seconds, its silent tail dropped. ``None`` where there is no end
-    to read — a file that does not declare its length (nothing is decoded whole for this),
-    a damaged or silent end: the ending is extra evidence, and the rest of the track may be
-    fine."""
+    """The last ``length`` seconds of a track's music: decoded from :data:`ENDING_SEARCH`
+    seconds before the end the file declares to where it really ends, its silent tail
+    dropped. ``None`` where there is no end to read — a file that declares no length (it is
+    not decoded whole for this), a damaged end, an end silent for nearly all those seconds:
+    the ending is extra evidence, and the rest of the track may be fine."""
     import av
 
     try:

@@ -177,7 +177,7 @@ class SpectralBackend(Backend):
         else:
             segments = load_segments(path, sr=SR, length=self.segment, positions=self.positions)
         vector = np.mean([segment_features(y) for y in segments], axis=0).astype(np.float32)
-        return Embedding(vector, {"dj": analyse_file(path, span).to_json()})
+        return Embedding(vector, {"dj": analyse_file(path, span=span).to_json()})
 
 
 BACKEND = SpectralBackend

@@ -22,9 +22,9 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from . import ending as _ending
 from . import tempo as _tempo
 from . import tonality
+from .ending import final_profile
 from .energy import energy
 from .keys import Key
 from .onsets import Onsets, onsets_of
@@ -113,20 +113,20 @@ def side_chromagrams(spans: list[np.ndarray], i: int, sr: int) -> list[np.ndarra
 
 
 def _key(spans: list[np.ndarray], i: int, sr: int, chroma: tonality.Chroma,
-         final: tonality.FinalSound | None = None) -> tuple[Key | None, float]:
+         final: tonality.FinalProfile | None = None) -> tuple[Key | None, float]:
     return tonality.key(spans[i], sr, chroma=chroma, others=side_chromagrams(spans, i, sr), final=final)
 
 
-def _final_profile(end: np.ndarray | None, body: np.ndarray, sr: int) -> np.ndarray | None:
-    return None if end is None else _ending.final_profile(end, sr, _ending.loudness(body, sr))
+def _final(end: np.ndarray | None, body: np.ndarray, sr: int) -> np.ndarray | None:
+    return None if end is None else final_profile(end, sr, body=body)
 
 
-def analyse(y: np.ndarray, sr: int, *, ending: Callable[[], np.ndarray | None] | None = None,
+def analyse(y: np.ndarray, sr: int, *, read_ending: Callable[[], np.ndarray | None] | None = None,
             key_and_energy: bool = True) -> TempoKey:
     """Tempo, key and energy of a mono span (:data:`SPAN`; one chromagram of its middle
-    window serves key and tempo). ``ending``: gives the last seconds of the track's music
-    (:data:`.ending.SECONDS`; None where they can't be read), whose held final sound tells
-    a key from its relative; called only when the two nearly tie."""
+    window serves key and tempo). ``read_ending``: gives the last seconds of the track's
+    music (:data:`.ending.SECONDS`; None where they can't be read), whose held final sound
+    tells a key from its relative; called only when the two nearly tie."""
     i, spans = windows(y, sr)
     onsets = [onsets_of(s, sr) for s in spans]
     chroma = tonality.chromagram(spans[i], sr)
@@ -135,6 +135,6 @@ def analyse(y: np.ndarray, sr: int, *, ending: Callable[[], np.ndarray | None] |
         bconf = min(bconf, UNPITCHED_TEMPO_CONF)
     if not key_and_energy:
         return TempoKey(bpm, bconf, None, 0.0)
-    final = None if ending is None else (lambda: _final_profile(ending(), spans[i], sr))
+    final = None if read_ending is None else (lambda: _final(read_ending(), spans[i], sr))
     k, kconf = _key(spans, i, sr, chroma, final)
     return TempoKey(bpm, bconf, k, kconf, energy(spans[i], sr, bpm=bpm, onsets=onsets[i]))

@@ -43,12 +43,12 @@ def analysis_span(path: str | bytes) -> np.ndarray:
     return load_middle(path, sr=SR, length=estimate.SPAN)
 
 
-def analyse_file(path: str | bytes, span: np.ndarray | None = None) -> estimate.TempoKey:
+def analyse_file(path: str | bytes, *, span: np.ndarray | None = None) -> estimate.TempoKey:
     """Tempo, key and energy of a track: its :func:`analysis_span` (``span``, when the caller
     decoded it already) and, where its key and the relative key nearly tie, the end of its
     music (:mod:`.ending`); :class:`ItemError` for what can't be decoded."""
     span = analysis_span(path) if span is None else span
-    return estimate.analyse(span, SR, ending=lambda: load_ending(path, sr=SR, length=ending.SECONDS))
+    return estimate.analyse(span, SR, read_ending=lambda: load_ending(path, sr=SR, length=ending.SECONDS))
 
 
 def analyse(items: list, *, write_tags: bool, bpm_range: tuple[float, float] | None = None,

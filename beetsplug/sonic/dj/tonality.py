@@ -72,8 +72,8 @@ POWER = 0.5
 #: keep the generated set, 0.2 reads five generated tracks wrong)
 FIFTH_TIE = 0.05
 #: below this margin between a key and its relative, the final sound of the track decides
-#: (:func:`decide`) when it holds the other key's tonic :data:`FINAL_RATIO` times as strongly
-#: as the chosen one's. Measured on the truth sets (docs/analysis.md): margins of 0.2 and 0.3,
+#: (:func:`decide`) when the other key's tonic is its strongest pitch class, more than
+#: :data:`FINAL_RATIO` times the chosen key's. Measured on the truth sets (docs/analysis.md): margins of 0.2 and 0.3,
 #: ratios of 1.5 to 3 each turn three relative misses into hits and no hit into a miss (a
 #: margin of 0.1 only one); the generated loops hold no final sound and keep their keys
 RELATIVE_TIE, FINAL_RATIO = 0.2, 2.0
@@ -210,10 +210,10 @@ def relative(index: int) -> int:
 #: the pitch-class profile of the sound a track ends on (:func:`.ending.final_profile`), or
 #: None where it holds none: asked for only when a key and its relative nearly tie, since
 #: reading it means decoding the end of the file
-FinalSound = Callable[[], "np.ndarray | None"]
+FinalProfile = Callable[[], "np.ndarray | None"]
 
 
-def decide(profile: np.ndarray, *, final: FinalSound | None = None, profiles: str = DEFAULT_PROFILE,
+def decide(profile: np.ndarray, *, final: FinalProfile | None = None, profiles: str = DEFAULT_PROFILE,
            ) -> int:
     """The key (its index in :func:`key_scores`) of a pitch-class profile: the best
     correlation's. When the two best are keys a fifth apart in one mode and less than
@@ -221,7 +221,9 @@ def decide(profile: np.ndarray, *, final: FinalSound | None = None, profiles: st
     lower key's fourth (F in C major) against the upper key's leading tone (F# in G major)
     — a profile over all twelve pitch classes is what leaves the two that close. When the
     key and its relative are less than :data:`RELATIVE_TIE` apart, the sound the track ends
-    on (``final``: :data:`FinalSound`) may decide: music ends on its tonic."""
+    on (``final``: :data:`FinalProfile`) may decide: music ends on its tonic, so the
+    relative key wins where its tonic is the final sound's strongest pitch class and more
+    than :data:`FINAL_RATIO` times the chosen key's."""
     s = key_scores(profile, profiles=profiles)
     order = np.argsort(s)[::-1]
     best, second = int(order[0]), int(order[1])
@@ -234,7 +236,8 @@ def decide(profile: np.ndarray, *, final: FinalSound | None = None, profiles: st
     other = relative(best)
     if final is not None and s[best] - s[other] < RELATIVE_TIE:
         end = final()
-        if end is not None and end[other % 12] > FINAL_RATIO * end[best % 12]:
+        if (end is not None and int(np.argmax(end)) == other % 12
+                and end[other % 12] > FINAL_RATIO * end[best % 12]):
             best = other
     return best
 
@@ -256,7 +259,7 @@ def stability(best: int, chromas: Sequence[np.ndarray], *, profiles: str = DEFAU
     return float(np.mean(scores[:, best] - scores.max(axis=1)))
 
 
-def evidence(C: np.ndarray, others: Sequence[np.ndarray] = (), *, final: FinalSound | None = None,
+def evidence(C: np.ndarray, others: Sequence[np.ndarray] = (), *, final: FinalProfile | None = None,
              profiles: str = DEFAULT_PROFILE) -> tuple[int, float] | None:
     """``(key index as in :func:`key_scores`, :func:`stability`)`` of a chromagram ``C``,
     asking ``others`` (the span's other windows) whether they hold the key too (``final``:
@@ -269,7 +272,7 @@ def evidence(C: np.ndarray, others: Sequence[np.ndarray] = (), *, final: FinalSo
 
 
 def key(y: np.ndarray, sr: int, *, profiles: str = DEFAULT_PROFILE, chroma: Chroma | None = None,
-        others: Sequence[np.ndarray] = (), final: FinalSound | None = None) -> tuple[Key | None, float]:
+        others: Sequence[np.ndarray] = (), final: FinalProfile | None = None) -> tuple[Key | None, float]:
     """``(key, confidence)`` of mono ``y``; ``(None, 0)`` for silence or noise.
     ``chroma``: :func:`chromagram` of ``y``, when the caller has it already; ``others``: the
     chromagram frames of the span's other windows (:func:`evidence`); ``final``: the sound
