@@ -61,12 +61,17 @@ def make_bad_files(folder: Path, good_source: Path) -> dict[str, Path]:
     _write_sr(files["hires"], _resample(synth.render(synth.spec("pads", 42), 20.0), synth.SR, 96000),
               96000, sample_fmt="s32")
 
+    files["nan"] = folder / "nan.wav"  # 32-bit float samples, one second of them NaN
+    y = synth.render(synth.spec("acid", 44), 20.0)
+    y[:, 5 * synth.SR: 6 * synth.SR] = np.nan
+    _write_float_wav(files["nan"], y)
+
     files["unicode"] = folder / "unicode.ogg"
     synth.write(str(files["unicode"]), synth.render(synth.spec("plucks", 43), 20.0))
 
     tags = {
         "corrupt": "Corrupt Middle", "truncated": "Cut Short", "silence": "Pure Silence",
-        "short": "Two Seconds", "mono8k": "Phone Line", "hires": "Studio Master",
+        "short": "Two Seconds", "mono8k": "Phone Line", "hires": "Studio Master", "nan": "Broken Floats",
         "unicode": "</script><script>alert(1)</script> Ünïcødé «東京» & \"quotes\"",
     }
     for name, title in tags.items():
@@ -75,6 +80,16 @@ def make_bad_files(folder: Path, good_source: Path) -> dict[str, Path]:
         except Exception:
             pass  # a file too broken to tag is imported by its name
     return files
+
+
+def _write_float_wav(path: Path, y: np.ndarray) -> None:
+    import av
+
+    from beetsplug.sonic.audio import write_samples
+
+    with av.open(str(path), "w", format="wav") as out:
+        stream = out.add_stream("pcm_f32le", rate=synth.SR, layout="stereo")
+        write_samples(out, stream, y.astype(np.float32), sr=synth.SR)
 
 
 def _resample(y: np.ndarray, sr_in: int, sr_out: int) -> np.ndarray:

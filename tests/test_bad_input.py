@@ -38,7 +38,7 @@ def test_import_goes_on_past_bad_files(bad_library):
     titles = set(beet.ids())
     # beets itself refuses files it cannot read at all; everything else is in the library
     for title in ("Corrupt Middle", "Cut Short", "Pure Silence", "Two Seconds", "Phone Line",
-                  "Studio Master", "Pads Study 1", "Pads Study 2"):
+                  "Studio Master", "Broken Floats", "Pads Study 1", "Pads Study 2"):
         assert title in titles
     assert "Traceback" not in result.output
 
@@ -58,8 +58,12 @@ def test_awkward_but_real_audio_is_embedded(bad_library):
     entries = _entries(beet)
     ids = beet.ids()
     for title in ("Corrupt Middle", "Cut Short", "Two Seconds", "Phone Line", "Studio Master",
-                  "Pads Study 1", "Pads Study 2"):
+                  "Broken Floats", "Pads Study 1", "Pads Study 2"):
         assert entries[ids[title]].ok, title
+    # the NaN stretch of the float file is read as silence: its tempo, key and energy are numbers
+    fields = beet("ls", "-f", "$sonic_bpm|$sonic_key|$sonic_energy", "title:Broken Floats").stdout.strip()
+    bpm, key, energy = fields.split("|")
+    assert float(bpm) > 0 and key and 1 <= float(energy) <= 10, fields
     unicode_title = next(t for t in ids if t.startswith("</script>"))
     assert entries[ids[unicode_title]].ok
 
@@ -110,3 +114,26 @@ def test_file_deleted_after_import(beet, family_audio, copy_of):
     status = json.loads(beet("embed", "--status", "--json").stdout.splitlines()[0])
     # its finished vector is kept (the file may come back: an unmounted drive)
     assert (status["embedded"], status["unreachable"], status["failed"]) == (2, 1, 0)
+
+
+def test_embed_analysis_goes_on_past_a_track_whose_analysis_breaks(bad_library, monkeypatch):
+    # a bug that one file sets off (forced here: no real file is known to) costs that track
+    # alone: `beet embed --analysis` reports it and analyses and stores the others
+    from beets.library import Library
+
+    from beetsplug.sonic.dj import run
+
+    beet, _, _ = bad_library
+    lib = Library(str(beet.library), directory=beet.config["directory"])
+    items = [i for i in lib.items() if i.title in ("Pads Study 1", "Pads Study 2", "Phone Line")]
+    broken, real = items[0].path, run.analyse_file
+
+    def analyse_file(path, **options):
+        if path == broken:
+            raise IndexError("index 12 is out of bounds")
+        return real(path, **options)
+
+    monkeypatch.setattr(run, "analyse_file", analyse_file)
+    done, failed = run.analyse(items, write_tags=False)
+    assert done == len(items) - 1, failed
+    assert failed == [(items[0], "unexpected IndexError: index 12 is out of bounds")]

@@ -109,7 +109,10 @@ def _decode_span(container, *, sr: int, start: float, length: float | None) -> n
         y = _decode_frames(container, sr=sr, start=start, length=length)
     if length is not None:
         y = y[: int(round(length * sr))]
-    return np.ascontiguousarray(y * _mono_gain(container), dtype=np.float32)
+    y = np.ascontiguousarray(y * _mono_gain(container), dtype=np.float32)
+    if not np.isfinite(y).all():  # a damaged float file: its broken samples are silence
+        np.nan_to_num(y, copy=False, nan=0.0, posinf=0.0, neginf=0.0)
+    return y
 
 
 def _mono_gain(container) -> np.float32:

@@ -29,3 +29,9 @@ class RequestRefused(ItemError):
 
 class FatalError(SonicError):
     """Stop before (or instead of) doing more work."""
+
+
+def item_reason(exc: Exception) -> str:
+    """What one item's failure says: an :class:`ItemError`'s message, or the kind and
+    message of an error nothing foresaw (a bug, a file unlike any other)."""
+    return str(exc) if isinstance(exc, ItemError) else f"unexpected {type(exc).__name__}: {exc}"

@@ -22,7 +22,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from .backends import Backend, HostedBackend, get_backend
-from .errors import FatalError, ItemError
+from .errors import FatalError, ItemError, item_reason
 
 
 def file_state(path: bytes | str) -> tuple[float, int] | None:
@@ -93,7 +93,7 @@ def _compute_in_worker(task: tuple[int, bytes]) -> Outcome:
 def _failure(item_id: int, path: bytes, state, exc: BaseException) -> Outcome:
     if isinstance(exc, ItemError):
         return Outcome(item_id, path, error=str(exc), state=state)
-    return Outcome(item_id, path, error=f"unexpected {type(exc).__name__}: {exc}", state=state,
+    return Outcome(item_id, path, error=item_reason(exc), state=state,
                    detail="".join(traceback.format_exception(exc)))
 
 

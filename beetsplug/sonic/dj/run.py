@@ -8,7 +8,7 @@ from typing import Any
 import numpy as np
 
 from ..audio import load_ending, load_middle
-from ..errors import ItemError
+from ..errors import FatalError, item_reason
 from . import ending, estimate
 from .fields import apply, out_of_range
 
@@ -60,10 +60,12 @@ def analyse(items: list, *, write_tags: bool, bpm_range: tuple[float, float] | N
     for item in items:
         try:
             result = analyse_file(item.path).to_json()
-        except ItemError as exc:
-            failed.append((item, str(exc)))
+        except FatalError:
+            raise
+        except Exception as exc:  # ItemError, or a bug / an unforeseen file: one track, not the run
+            failed.append((item, item_reason(exc)))
             if on_item:
-                on_item(item, str(exc))
+                on_item(item, item_reason(exc))
             continue
         store_outcome(item, {"dj": result}, write_tags=write_tags, bpm_range=bpm_range)
         done += 1
