@@ -235,8 +235,8 @@ def load_middle(path: str | bytes, *, sr: int, length: float) -> np.ndarray:
     if max(_silent_ends(y, sr)) >= SILENT_RUN * sr and (y.size < n or _fits(path)):
         # a span shorter than asked for is the whole file already
         whole = y if y.size < n else _decoded(path, sr=sr, length=float("inf"), positions=(0.5,))[0]
-        head, tail = _silent_ends(whole, sr)
-        music = whole[head:whole.size - tail] if head < whole.size else whole
+        music = _music(whole, sr)
+        music = music if music.size else whole
         y = music[max(0, (music.size - n) // 2):][:n]
     return _checked([y], sr=sr)[0]
 
@@ -267,8 +267,7 @@ def load_ending(path: str | bytes, *, sr: int, length: float) -> np.ndarray | No
         return None
     finally:
         container.close()
-    head, tail = _silent_ends(y, sr)
-    music = y[:y.size - tail][-int(length * sr):] if head < y.size else y[:0]
+    music = _music(y, sr)[-int(length * sr):]
     return music if music.size >= MIN_SECONDS * sr else None
 
 
@@ -281,6 +280,12 @@ def _fits(path: str | bytes) -> bool:
     finally:
         container.close()
     return duration is not None and duration <= MAX_WHOLE
+
+
+def _music(y: np.ndarray, sr: int) -> np.ndarray:
+    """``y`` between its first and its last sound (:func:`_silent_ends`; empty when silent)."""
+    head, tail = _silent_ends(y, sr)
+    return y[head:y.size - tail] if head < y.size else y[:0]
 
 
 def _silent_ends(y: np.ndarray, sr: int) -> tuple[int, int]:

@@ -63,9 +63,10 @@ def analyse(items: list, *, write_tags: bool, bpm_range: tuple[float, float] | N
         except FatalError:
             raise
         except Exception as exc:  # ItemError, or a bug / an unforeseen file: one track, not the run
-            failed.append((item, item_reason(exc)))
+            reason = item_reason(exc)
+            failed.append((item, reason))
             if on_item:
-                on_item(item, item_reason(exc))
+                on_item(item, reason)
             continue
         store_outcome(item, {"dj": result}, write_tags=write_tags, bpm_range=bpm_range)
         done += 1
